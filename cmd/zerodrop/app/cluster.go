@@ -1,0 +1,123 @@
+package app
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zerodrop/zerodrop/kind"
+	"github.com/zerodrop/zerodrop/kind/factory"
+)
+
+type clusterFlags struct {
+	spec     kind.Spec
+	mode     string
+	cacheDir string
+}
+
+func (f *clusterFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.spec.Name, "name", kind.DefaultName, "cluster name")
+	cmd.Flags().IntVar(&f.spec.Workers, "workers", 2, "worker nodes")
+	cmd.Flags().StringVar(&f.spec.NodeImage, "node-image", "", "node image (default: by mode)")
+	cmd.Flags().StringVar(&f.spec.KubeconfigPath, "kubeconfig", "", "kubeconfig file to write (default: $ZERODROP_STATE/<name>.kubeconfig, never ~/.kube/config)")
+	cmd.Flags().StringVar(&f.spec.KubeProxyMode, "kube-proxy-mode", "iptables", "iptables or nftables")
+	cmd.Flags().StringVar(&f.mode, "mode", "auto", "online (stock kind images), airgapped (images built by `zerodrop images`) or auto ($ZERODROP_MODE, else whether registry.k8s.io resolves)")
+	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", factory.DefaultCacheDir(), "image factory cache ($ZERODROP_CACHE)")
+}
+
+// resolve validates the flags (before any cluster work) and picks the node image.
+func (f *clusterFlags) resolve(cmd *cobra.Command, g *globals) (kind.Spec, kind.Mode, error) {
+	m, err := kind.ParseMode(f.mode)
+	if err != nil {
+		return kind.Spec{}, "", badInput(fmt.Errorf("--%w", err))
+	}
+	spec := f.spec.Defaults()
+	if err := spec.Validate(); err != nil {
+		return kind.Spec{}, "", badInput(err)
+	}
+	m, why := kind.ResolveMode(cmd.Context(), m)
+	g.logger().Info("mode", "mode", m, "why", why)
+	if spec.NodeImage == "" {
+		img, err := kind.ResolveNodeImage(m, f.cacheDir)
+		if err != nil {
+			return kind.Spec{}, "", err
+		}
+		spec.NodeImage = img
+	}
+	return spec, m, nil
+}
+
+func newUpCmd(g *globals) *cobra.Command {
+	var f clusterFlags
+	var recreate bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Create the cluster (or reuse a healthy matching one) and wait until it is ready",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec, _, err := f.resolve(cmd, g)
+			if err != nil {
+				return err
+			}
+			c, err := kind.Up(cmd.Context(), spec, kind.UpOptions{Log: g.logger(), Recreate: recreate, ReadyTimeout: timeout})
+			if err != nil {
+				return err
+			}
+			verb := "created"
+			if c.Reused {
+				verb = "reused"
+			}
+			fmt.Fprintf(g.stdout, "cluster %s %s (%d workers, image %s)\nexport KUBECONFIG=%s\n", spec.Name, verb, spec.Workers, spec.NodeImage, spec.KubeconfigPath)
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().BoolVar(&recreate, "recreate", false, "delete a same-named cluster that is unhealthy or does not match, instead of failing")
+	cmd.Flags().DurationVar(&timeout, "ready-timeout", 5*time.Minute, "how long the cluster may take to become ready")
+	return cmd
+}
+
+func newDownCmd(g *globals) *cobra.Command {
+	var spec kind.Spec
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Delete the cluster and its kubeconfig file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return kind.Down(cmd.Context(), spec, g.logger())
+		},
+	}
+	cmd.Flags().StringVar(&spec.Name, "name", kind.DefaultName, "cluster name")
+	cmd.Flags().StringVar(&spec.KubeconfigPath, "kubeconfig", "", "kubeconfig file to remove (default: $ZERODROP_STATE/<name>.kubeconfig)")
+	return cmd
+}
+
+// badInput marks an error as the user's input (exit status 2).
+func badInput(err error) error { return inputError{err} }
+
+type inputError struct{ error }
+
+func (e inputError) Unwrap() error { return e.error }
+
+func newModeCmd(g *globals) *cobra.Command {
+	var mode string
+	cmd := &cobra.Command{
+		Use:   "mode",
+		Short: "Print the mode cluster images come from: online or airgapped",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := kind.ParseMode(mode)
+			if err != nil {
+				return badInput(fmt.Errorf("--%w", err))
+			}
+			m, why := kind.ResolveMode(cmd.Context(), m)
+			g.logger().Debug("mode", "mode", m, "why", why)
+			fmt.Fprintln(g.stdout, m)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&mode, "mode", "auto", "online, airgapped or auto")
+	return cmd
+}

@@ -1,0 +1,83 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zerodrop/zerodrop/kind/dockerd"
+	"github.com/zerodrop/zerodrop/kind/factory"
+)
+
+type engineFlags struct {
+	runtimeWrapper string
+}
+
+func (f *engineFlags) add(cmd *cobra.Command) {
+	def := ""
+	if exe, err := os.Executable(); err == nil {
+		def = filepath.Join(filepath.Dir(exe), "zerodrop-runc")
+	}
+	cmd.Flags().StringVar(&f.runtimeWrapper, "runtime-wrapper", def, "zerodrop-runc binary to install as dockerd's runtime where the capability bounding set needs it")
+}
+
+func newEngineCmd(g *globals) *cobra.Command {
+	var ef engineFlags
+	cmd := &cobra.Command{
+		Use:   "engine",
+		Short: "Make sure a Docker engine answers and can run kind's privileged nodes (installs and starts one if needed)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			info, err := dockerd.Ensure(cmd.Context(), dockerd.Options{RuntimeWrapper: ef.runtimeWrapper, Logf: logf(g)})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "docker engine %s, default runtime %s (started: %v)\n", info.ServerVersion, info.DefaultRuntime, info.Started)
+			return nil
+		},
+	}
+	ef.add(cmd)
+	return cmd
+}
+
+func newImagesCmd(g *globals) *cobra.Command {
+	var ef engineFlags
+	var o factory.Options
+	cmd := &cobra.Command{
+		Use:   "images",
+		Short: "Build every image an air-gapped kind cluster needs, from Go modules and Debian packages (cached)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := dockerd.Ensure(cmd.Context(), dockerd.Options{RuntimeWrapper: ef.runtimeWrapper, Logf: logf(g)}); err != nil {
+				return err
+			}
+			if _, err := exec.LookPath("debootstrap"); err != nil {
+				if err := dockerd.AptInstall(cmd.Context(), logf(g), "debootstrap"); err != nil {
+					return err
+				}
+			}
+			o.Log = g.logger()
+			res, err := factory.Build(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(g.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		},
+	}
+	ef.add(cmd)
+	cmd.Flags().StringVar(&o.CacheDir, "cache-dir", factory.DefaultCacheDir(), "where builds are cached ($ZERODROP_CACHE)")
+	cmd.Flags().StringVar(&o.SourceDir, "source-dir", "", "the zerodrop source tree (default: the working directory)")
+	cmd.Flags().StringVar(&o.Mirror, "debian-mirror", "", "Debian mirror for debootstrap (default: the host's apt source)")
+	return cmd
+}
+
+func logf(g *globals) func(string, ...any) {
+	log := g.logger()
+	return func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }
+}
