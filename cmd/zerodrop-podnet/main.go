@@ -206,4 +206,3 @@ func envOr(k, def string) string {
 	}
 	return def
 }
-

@@ -1,0 +1,60 @@
+// Package testcluster gives integration tests the default cluster: it
+// attaches to a running one (what `make test` brings up first) or creates it.
+package testcluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/kind"
+	"github.com/zerodrop/zerodrop/kind/factory"
+)
+
+// Name is the cluster integration tests use: $ZERODROP_CLUSTER or the default.
+func Name() string {
+	if n := os.Getenv("ZERODROP_CLUSTER"); n != "" {
+		return n
+	}
+	return kind.DefaultName
+}
+
+// Get attaches to the test cluster, or creates it (mode from $ZERODROP_MODE or detected).
+func Get(ctx context.Context, log *slog.Logger) (*kind.Cluster, error) {
+	spec := kind.Spec{Name: Name()}.Defaults()
+	if c, err := kind.Attach(spec, log); err == nil {
+		if err := c.WaitReady(ctx); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	mode, _ := kind.ResolveMode(ctx, kind.Auto)
+	img, err := kind.ResolveNodeImage(mode, factory.DefaultCacheDir())
+	if err != nil {
+		return nil, fmt.Errorf("testcluster: %w", err)
+	}
+	spec.NodeImage = img
+	return kind.Up(ctx, spec, kind.UpOptions{Log: log})
+}
+
+// FixtureImage builds the fixture server image and loads it into every node.
+func FixtureImage(ctx context.Context, c *kind.Cluster) (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	src, err := fixtures.SourceDir(wd)
+	if err != nil {
+		return "", err
+	}
+	img, err := fixtures.BuildImage(ctx, src, factory.DefaultCacheDir(), "zerodrop-fixture")
+	if err != nil {
+		return "", err
+	}
+	if err := c.LoadImages(ctx, map[string]string{img.Tag: img.Archive}); err != nil {
+		return "", err
+	}
+	return img.Tag, nil
+}
