@@ -1,0 +1,323 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Result is a finished run: per-path totals and series, and whether the run
+// is valid evidence at all.
+type Result struct {
+	Plan    Plan                  `json:"plan"`
+	Targets []Target              `json:"targets"`
+	Started time.Time             `json:"started"`
+	Ended   time.Time             `json:"ended"`
+	Paths   map[string]*PathStats `json:"paths"`
+	Valid   bool                  `json:"valid"`
+	// Invalid says why the run is no evidence (generator saturated, lost results, ...).
+	Invalid []string `json:"invalid,omitempty"`
+}
+
+// Sent is the total number of requests on every path.
+func (r *Result) Sent() (n int) {
+	for _, p := range r.Paths {
+		n += p.Sent
+	}
+	return n
+}
+
+// Failures is the total number of failed requests on every path.
+func (r *Result) Failures() (n int) {
+	for _, p := range r.Paths {
+		n += p.FailedAll
+	}
+	return n
+}
+
+// Load is a running load.
+type Load struct {
+	plan    Plan
+	targets []Target
+	sink    Sink
+	started time.Time
+
+	mu        sync.Mutex
+	stats     map[string]*PathStats
+	starts    map[string][]int64 // path -> start unix nanos by seq
+	streak    map[string]int     // consecutive OK per path
+	sinkErr   error
+	attackers []*vegeta.Attacker
+	wg        sync.WaitGroup
+	done      chan struct{}
+	result    *Result
+	stopOnce  sync.Once
+}
+
+// Start validates the plan and starts one constant-rate attack per target.
+// Every result is recorded; Stop ends scheduling, Wait returns the result.
+func Start(ctx context.Context, plan Plan, targets []Target, sink Sink) (*Load, error) {
+	plan = plan.Defaults()
+	if err := plan.Validate(targets); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if sink == nil {
+		sink = SinkFunc(func(Record) error { return nil })
+	}
+	l := &Load{plan: plan, targets: targets, sink: sink, started: time.Now(), stats: map[string]*PathStats{},
+		starts: map[string][]int64{}, streak: map[string]int{}, done: make(chan struct{})}
+	du := plan.Duration
+	if du == 0 {
+		du = plan.MaxDuration
+	}
+	for _, t := range targets {
+		l.stats[t.Path] = newPathStats(t.Path, plan.Rate)
+		conns := &sync.Map{}
+		atk := vegeta.NewAttacker(
+			vegeta.Client(newClient(plan, conns)),
+			vegeta.Workers(plan.Workers),
+			vegeta.MaxWorkers(plan.MaxWorkers),
+			vegeta.MaxBody(0), // only the headers matter; the body is read and discarded
+		)
+		l.attackers = append(l.attackers, atk)
+		hdr := http.Header{}
+		hdr.Set(PathHeader, t.Path)
+		if t.Host != "" {
+			hdr.Set("Host", t.Host)
+		}
+		tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: t.URL, Header: hdr})
+		results := atk.Attack(tr, vegeta.ConstantPacer{Freq: plan.Rate, Per: time.Second}, du, t.Path)
+		l.wg.Add(1)
+		go l.record(t.Path, results, conns)
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			l.Stop()
+		case <-l.done:
+		}
+	}()
+	go func() {
+		l.wg.Wait()
+		l.finish()
+		close(l.done)
+	}()
+	return l, nil
+}
+
+// newClient is the client vegeta uses: no proxy, the plan's keep-alive and
+// connection cap, and a trace that tells new from reused connections.
+func newClient(p Plan, conns *sync.Map) *http.Client {
+	dialer := &net.Dialer{Timeout: p.Timeout, KeepAlive: 30 * time.Second}
+	if !p.KeepAlive {
+		dialer.KeepAlive = -1
+	}
+	base := &http.Transport{
+		Proxy:               nil, // traffic goes only where the target says
+		DialContext:         dialer.DialContext,
+		DisableKeepAlives:   !p.KeepAlive,
+		MaxIdleConnsPerHost: 10000,
+		MaxConnsPerHost:     p.MaxConnections,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &http.Client{Transport: connTracer{base: base, conns: conns}, Timeout: p.Timeout}
+}
+
+// connTracer records, per vegeta sequence number, whether the request got a
+// new or a reused connection: vegeta has no per-request hook, but it sets
+// X-Vegeta-Seq on every request.
+type connTracer struct {
+	base  http.RoundTripper
+	conns *sync.Map
+}
+
+func (c connTracer) RoundTrip(req *http.Request) (*http.Response, error) {
+	seq := req.Header.Get("X-Vegeta-Seq")
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		if i.Reused {
+			c.conns.Store(seq, "reused")
+		} else {
+			c.conns.Store(seq, "new")
+		}
+	}}
+	return c.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+}
+
+func (l *Load) record(path string, results <-chan *vegeta.Result, conns *sync.Map) {
+	defer l.wg.Done()
+	podHeader := l.plan.PodHeader
+	for res := range results {
+		rec := Record{Path: path, Seq: res.Seq, Start: res.Timestamp, Latency: res.Latency, Code: int(res.Code), Error: res.Error}
+		rec.Class = Classify(rec.Code, rec.Error)
+		if rec.Class == OK {
+			rec.Error = ""
+		}
+		if res.Headers != nil {
+			rec.Pod = res.Headers.Get(podHeader)
+			rec.Version = res.Headers.Get("X-Pod-Version")
+		}
+		key := strconv.FormatUint(res.Seq, 10)
+		if v, ok := conns.LoadAndDelete(key); ok {
+			rec.Conn = v.(string)
+		}
+		l.mu.Lock()
+		if err := l.sink.Write(rec); err != nil && l.sinkErr == nil {
+			l.sinkErr = err
+		}
+		l.stats[path].add(rec)
+		st := l.starts[path]
+		for uint64(len(st)) <= rec.Seq {
+			st = append(st, 0)
+		}
+		st[rec.Seq] = rec.Start.UnixNano()
+		l.starts[path] = st
+		if rec.Class == OK {
+			l.streak[path]++
+		} else {
+			l.streak[path] = 0
+		}
+		l.mu.Unlock()
+	}
+}
+
+// Stop ends scheduling on every path; requests in flight still get their result.
+func (l *Load) Stop() {
+	l.stopOnce.Do(func() {
+		for _, a := range l.attackers {
+			a.Stop()
+		}
+	})
+}
+
+// Done is closed when every result is recorded.
+func (l *Load) Done() <-chan struct{} { return l.done }
+
+// Wait returns the result once every result is recorded.
+func (l *Load) Wait() (*Result, error) {
+	<-l.done
+	if l.sinkErr != nil {
+		return l.result, l.sinkErr
+	}
+	return l.result, nil
+}
+
+// Snapshot returns sent and failed counts per path so far.
+func (l *Load) Snapshot() map[string][2]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string][2]int{}
+	for p, s := range l.stats {
+		out[p] = [2]int{s.Sent, s.FailedAll}
+	}
+	return out
+}
+
+// Pods returns, per path, the pods that have answered so far.
+func (l *Load) Pods() map[string]map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]map[string]int{}
+	for p, s := range l.stats {
+		m := map[string]int{}
+		for k, v := range s.Pods {
+			m[k] = v
+		}
+		out[p] = m
+	}
+	return out
+}
+
+// WaitWarm returns once every path has answered n requests in a row: clean
+// traffic on every path before a disruption starts.
+func (l *Load) WaitWarm(ctx context.Context, n int) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		l.mu.Lock()
+		warm, state := true, []string{}
+		for _, tg := range l.targets {
+			s := l.streak[tg.Path]
+			if s < n {
+				warm = false
+			}
+			state = append(state, fmt.Sprintf("%s %d/%d ok in a row (%d failed so far)", tg.Path, s, n, l.stats[tg.Path].FailedAll))
+		}
+		l.mu.Unlock()
+		if warm {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("load: not warm: %s: %w", strings.Join(state, "; "), ctx.Err())
+		case <-l.done:
+			return fmt.Errorf("load: ended before it was warm: %s", strings.Join(state, "; "))
+		case <-t.C:
+		}
+	}
+}
+
+// maxStall is the longest a request may start behind its schedule before the
+// run is no evidence: the generator, not the server, set the pace.
+const maxStall = time.Second
+
+func (l *Load) finish() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	res := &Result{Plan: l.plan, Targets: l.targets, Started: l.started, Ended: time.Now(), Paths: l.stats}
+	interval := time.Second / time.Duration(l.plan.Rate)
+	paths := make([]string, 0, len(l.stats))
+	for p := range l.stats {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		s := l.stats[p]
+		res.Invalid = append(res.Invalid, s.finish()...)
+		if st := l.starts[p]; len(st) > 0 && st[0] != 0 {
+			for i, ns := range st {
+				if ns == 0 {
+					continue
+				}
+				if lag := time.Duration(ns-st[0]) - time.Duration(i)*interval; lag > s.MaxLag {
+					s.MaxLag = lag
+				}
+			}
+		}
+		if s.Sent > 1 && s.Achieved < l.plan.MinRateRatio*float64(l.plan.Rate) {
+			res.Invalid = append(res.Invalid, fmt.Sprintf("%s: generator saturated: achieved %.1f rps of the planned %d (< %.0f%%)", p, s.Achieved, l.plan.Rate, l.plan.MinRateRatio*100))
+		}
+		if s.MaxLag > maxStall {
+			res.Invalid = append(res.Invalid, fmt.Sprintf("%s: generator stalled: a request started %s behind its schedule", p, s.MaxLag.Round(time.Millisecond)))
+		}
+		if s.Sent == 0 {
+			res.Invalid = append(res.Invalid, fmt.Sprintf("%s: no request was sent", p))
+		}
+	}
+	if l.sinkErr != nil {
+		res.Invalid = append(res.Invalid, "records were not all written: "+l.sinkErr.Error())
+	}
+	res.Valid = len(res.Invalid) == 0
+	l.starts = nil
+	l.result = res
+}
+
+// ErrInvalid is returned by Check for a run that is no evidence.
+var ErrInvalid = errors.New("load: run invalid")
+
+// Check returns ErrInvalid with the reasons when the run is no evidence.
+func (r *Result) Check() error {
+	if r.Valid {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(r.Invalid, "; "))
+}

@@ -1,0 +1,302 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// runOne drives a short load at one target and returns its records.
+func runOne(t *testing.T, plan Plan, url string) (*Result, []Record) {
+	t.Helper()
+	var recs []Record
+	l, err := Start(context.Background(), plan, []Target{{Path: "p", URL: url}}, SinkFunc(func(r Record) error {
+		recs = append(recs, r)
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, recs
+}
+
+func shortPlan() Plan {
+	return Plan{Rate: 20, Duration: 300 * time.Millisecond, Timeout: 2 * time.Second, KeepAlive: true}
+}
+
+// rawServer accepts connections and hands each to fn after reading the request head.
+func rawServer(t *testing.T, fn func(c *net.TCPConn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				buf := make([]byte, 4096)
+				c.SetReadDeadline(time.Now().Add(2 * time.Second))
+				for !bytes.Contains(buf, []byte("\r\n\r\n")) {
+					n, err := c.Read(buf)
+					if err != nil || n == 0 {
+						break
+					}
+					if bytes.Contains(buf[:n], []byte("\r\n\r\n")) {
+						break
+					}
+				}
+				fn(c.(*net.TCPConn))
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/"
+}
+
+func assertAll(t *testing.T, recs []Record, want Class) {
+	t.Helper()
+	if len(recs) == 0 {
+		t.Fatal("no records")
+	}
+	for _, r := range recs {
+		if r.Class != want {
+			t.Fatalf("record %+v classed %q, want %q", r, r.Class, want)
+		}
+	}
+}
+
+func TestClassRefused(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	url := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	_, recs := runOne(t, shortPlan(), url)
+	assertAll(t, recs, Refused)
+}
+
+func TestClassReset(t *testing.T) {
+	url := rawServer(t, func(c *net.TCPConn) {
+		c.SetLinger(0) // close with RST
+		c.Close()
+	})
+	_, recs := runOne(t, shortPlan(), url)
+	assertAll(t, recs, Reset)
+}
+
+func TestClassEOF(t *testing.T) {
+	url := rawServer(t, func(c *net.TCPConn) { c.Close() }) // FIN without an answer
+	plan := shortPlan()
+	plan.KeepAlive = false // a reused connection would be retried by net/http
+	_, recs := runOne(t, plan, url)
+	assertAll(t, recs, EOF)
+}
+
+func TestClassTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	plan := shortPlan()
+	plan.Timeout = 100 * time.Millisecond
+	_, recs := runOne(t, plan, srv.URL)
+	assertAll(t, recs, Timeout)
+}
+
+func TestClassStatusCodes(t *testing.T) {
+	for code, want := range map[int]Class{200: OK, 204: OK, 302: OK, 404: HTTP4xx, 429: HTTP4xx, 500: HTTP5xx, 502: HTTP502, 503: HTTP503, 504: HTTP504, 599: HTTP5xx} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(code) // a 302 without Location is not followed
+			}))
+			defer srv.Close()
+			_, recs := runOne(t, shortPlan(), srv.URL)
+			assertAll(t, recs, want)
+			for _, r := range recs {
+				if r.Code != code {
+					t.Fatalf("code %d recorded as %d", code, r.Code)
+				}
+			}
+		})
+	}
+}
+
+func TestClassifyText(t *testing.T) {
+	for text, want := range map[string]Class{
+		`Get "http://x/": dial tcp 10.0.0.1:80: connect: connection refused`:                      Refused,
+		`Get "http://x/": read tcp 1.2.3.4:5->6.7.8.9:80: read: connection reset by peer`:        Reset,
+		`Get "http://x/": EOF`:                                                                     EOF,
+		`Get "http://x/": http: server closed idle connection`:                                    EOF,
+		`Get "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`: Timeout,
+		`Get "http://x/": dial tcp: lookup nope: no such host`:                                    OtherFail,
+	} {
+		if got := Classify(0, text); got != want {
+			t.Errorf("Classify(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestEveryRequestAccountedWithPodsAndConnections(t *testing.T) {
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		if r.Header.Get(PathHeader) != "p" {
+			w.WriteHeader(400)
+			return
+		}
+		w.Header().Set("X-Pod-Name", "pod-"+strconv.Itoa(int(served.Load()%2)))
+		w.Header().Set("X-Pod-Version", "v2")
+	}))
+	defer srv.Close()
+	for _, keepAlive := range []bool{true, false} {
+		served.Store(0)
+		res, recs := runOne(t, Plan{Rate: 200, Duration: time.Second, KeepAlive: keepAlive}, srv.URL)
+		if err := res.Check(); err != nil {
+			t.Fatal(err)
+		}
+		p := res.Paths["p"]
+		if p.Sent < 195 || p.Sent > 202 || p.Sent != len(recs) || int64(p.Sent) != served.Load() {
+			t.Fatalf("keepAlive=%v: sent %d, records %d, served %d; want ~200 of each", keepAlive, p.Sent, len(recs), served.Load())
+		}
+		seen := make([]bool, len(recs))
+		for _, r := range recs {
+			if r.Seq >= uint64(len(recs)) || seen[r.Seq] {
+				t.Fatalf("sequence %d out of range or twice", r.Seq)
+			}
+			seen[r.Seq] = true
+		}
+		if p.OK != p.Sent || p.Pods["pod-0"] == 0 || p.Pods["pod-1"] == 0 {
+			t.Fatalf("ok %d pods %v", p.OK, p.Pods)
+		}
+		sum := 0
+		for _, s := range p.Series {
+			sum += s.Sent
+			if s.P99 < s.P50 {
+				t.Fatalf("p99 %s < p50 %s", s.P99, s.P50)
+			}
+		}
+		if sum != p.Sent {
+			t.Fatalf("series sum %d != sent %d", sum, p.Sent)
+		}
+		if keepAlive && p.Reused < p.Sent/2 {
+			t.Fatalf("keep-alive on: only %d of %d reused", p.Reused, p.Sent)
+		}
+		if !keepAlive && (p.Reused != 0 || p.NewConns != p.Sent) {
+			t.Fatalf("keep-alive off: %d reused, %d new of %d", p.Reused, p.NewConns, p.Sent)
+		}
+		if p.Achieved < 198 || p.Achieved > 202 {
+			t.Fatalf("achieved %.1f rps, planned 200", p.Achieved)
+		}
+	}
+}
+
+func TestSaturatedGeneratorMakesRunInvalid(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(40 * time.Millisecond)
+	}))
+	defer srv.Close()
+	// one worker can do 25 rps against this server: the plan asks for 100
+	res, _ := runOne(t, Plan{Rate: 100, Duration: time.Second, Workers: 1, MaxWorkers: 1}, srv.URL)
+	if res.Valid {
+		t.Fatalf("a saturated generator must not be a valid run: %+v", res.Paths["p"])
+	}
+	if err := res.Check(); err == nil || !strings.Contains(err.Error(), "saturated") {
+		t.Fatalf("want a saturation reason, got %v", err)
+	}
+}
+
+func TestRecordsStreamToDiskBeforeTheEnd(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	path := filepath.Join(t.TempDir(), "records.jsonl")
+	sink, err := CreateJSONL(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink.FlushEvery = 50 * time.Millisecond
+	l, err := Start(context.Background(), Plan{Rate: 100, Duration: 0, MaxDuration: 10 * time.Second}, []Target{{Path: "nodeport", URL: srv.URL}}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond)
+	b, _ := os.ReadFile(path)
+	if n := bytes.Count(b, []byte("\n")); n < 20 {
+		t.Fatalf("only %d records on disk after 600ms of 100 rps: records must stream", n)
+	}
+	l.Stop()
+	res, err := l.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(path)
+	defer f.Close()
+	n := 0
+	if err := ReadJSONL(f, func(r Record) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != res.Sent() {
+		t.Fatalf("%d records on disk, %d sent", n, res.Sent())
+	}
+}
+
+func TestWaitWarm(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fail.Load() {
+			w.WriteHeader(503)
+		}
+	}))
+	defer srv.Close()
+	l, err := Start(context.Background(), Plan{Rate: 100, MaxDuration: 5 * time.Second}, []Target{{Path: "a", URL: srv.URL}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	if err := l.WaitWarm(ctx, 10); err == nil || !strings.Contains(err.Error(), "a 0/10") {
+		t.Fatalf("failing path must not be warm: %v", err)
+	}
+	cancel()
+	fail.Store(false)
+	ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := l.WaitWarm(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPlanValidateNamesFields(t *testing.T) {
+	err := Plan{Rate: 0, Timeout: -1}.Defaults().Validate([]Target{{Path: "", URL: "ftp://x"}, {Path: "b", URL: "http://127.0.0.1/"}})
+	for _, f := range []string{"load.rate", "load.targets[0].url", "load.targets[0].path"} {
+		if err == nil || !strings.Contains(err.Error(), f) {
+			t.Errorf("want %s in %v", f, err)
+		}
+	}
+	if err := (Plan{Rate: 10, Duration: 3 * time.Hour}).Defaults().Validate([]Target{{Path: "a", URL: "http://127.0.0.1/"}}); err == nil || !strings.Contains(err.Error(), "load.duration") {
+		t.Errorf("unbounded duration accepted: %v", err)
+	}
+	_ = io.Discard
+}

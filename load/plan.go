@@ -1,0 +1,105 @@
+// Package load drives constant-rate HTTP load on vegeta's library and
+// accounts for every request: each scheduled request gets exactly one Record
+// (streamed to disk as it arrives), failures are classified, and a run whose
+// generator could not keep the planned rate is marked invalid — never a pass.
+package load
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// Plan is the load to drive. Every run is bounded: Duration, or MaxDuration
+// when Duration is 0 (run until stopped).
+type Plan struct {
+	Rate        int           `json:"rate"`        // requests per second, per target
+	Duration    time.Duration `json:"duration"`    // 0: until Stop, bounded by MaxDuration
+	MaxDuration time.Duration `json:"maxDuration"` // hard bound (default 15m)
+	Timeout     time.Duration `json:"timeout"`     // per request (default 5s)
+	KeepAlive   bool          `json:"keepAlive"`
+	// MaxConnections caps open connections per target (0: no cap).
+	MaxConnections int `json:"maxConnections,omitempty"`
+	// Workers is vegeta's initial worker count; MaxWorkers caps it (0: default 10000).
+	Workers    uint64 `json:"workers,omitempty"`
+	MaxWorkers uint64 `json:"maxWorkers,omitempty"`
+	// PodHeader names the response header that says which pod answered.
+	PodHeader string `json:"podHeader,omitempty"`
+	// MinRateRatio below which the run is invalid (default 0.99).
+	MinRateRatio float64 `json:"minRateRatio,omitempty"`
+}
+
+// Target is one traffic path.
+type Target struct {
+	Path string `json:"path"` // label: nodeport, ingress, gateway, clusterip
+	URL  string `json:"url"`
+	Host string `json:"host,omitempty"` // Host header, for ingress routing
+}
+
+// PathHeader carries the path label to the server, which counts per label.
+const PathHeader = "X-Zerodrop-Path"
+
+// Defaults fills unset fields.
+func (p Plan) Defaults() Plan {
+	if p.MaxDuration == 0 {
+		p.MaxDuration = 15 * time.Minute
+	}
+	if p.Timeout == 0 {
+		p.Timeout = 5 * time.Second
+	}
+	if p.PodHeader == "" {
+		p.PodHeader = "X-Pod-Name"
+	}
+	if p.MinRateRatio == 0 {
+		p.MinRateRatio = 0.99
+	}
+	if p.Workers == 0 {
+		p.Workers = 10
+	}
+	if p.MaxWorkers == 0 {
+		p.MaxWorkers = 10000
+	}
+	return p
+}
+
+// Validate names the field and the fix.
+func (p Plan) Validate(targets []Target) error {
+	var errs []error
+	if p.Rate < 1 || p.Rate > 20000 {
+		errs = append(errs, fmt.Errorf("load.rate %d: use 1 to 20000 requests per second", p.Rate))
+	}
+	if p.Duration < 0 {
+		errs = append(errs, fmt.Errorf("load.duration %s: use a positive duration, or 0 to run until stopped", p.Duration))
+	}
+	if p.MaxDuration <= 0 || p.MaxDuration > 2*time.Hour {
+		errs = append(errs, fmt.Errorf("load.maxDuration %s: every run must be bounded: use up to 2h", p.MaxDuration))
+	}
+	if p.Duration > p.MaxDuration {
+		errs = append(errs, fmt.Errorf("load.duration %s exceeds load.maxDuration %s", p.Duration, p.MaxDuration))
+	}
+	if p.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("load.timeout %s: use a positive duration such as 5s", p.Timeout))
+	}
+	if p.MinRateRatio <= 0 || p.MinRateRatio > 1 {
+		errs = append(errs, fmt.Errorf("load.minRateRatio %v: use a ratio in (0, 1]", p.MinRateRatio))
+	}
+	if p.Workers > p.MaxWorkers {
+		errs = append(errs, fmt.Errorf("load.workers %d exceeds load.maxWorkers %d", p.Workers, p.MaxWorkers))
+	}
+	if len(targets) == 0 {
+		errs = append(errs, errors.New("load.targets: give at least one target"))
+	}
+	seen := map[string]bool{}
+	for i, t := range targets {
+		u, err := url.Parse(t.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("load.targets[%d].url %q: use an absolute http(s) URL", i, t.URL))
+		}
+		if t.Path == "" || seen[t.Path] {
+			errs = append(errs, fmt.Errorf("load.targets[%d].path %q: give each target a unique path label (nodeport, ingress, ...)", i, t.Path))
+		}
+		seen[t.Path] = true
+	}
+	return errors.Join(errs...)
+}
