@@ -82,8 +82,8 @@ func TestClusterTrafficAndDrain(t *testing.T) {
 					}},
 					Containers: []corev1.Container{{
 						Name: "fixture", Image: image, ImagePullPolicy: corev1.PullNever,
-						Args: []string{"--on-sigterm", "drain=2s"},
-						Env: []corev1.EnvVar{{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}},
+						Args:  []string{"--on-sigterm", "drain=2s"},
+						Env:   []corev1.EnvVar{{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}},
 						Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
 						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(8080)}},
 							PeriodSeconds: 1},

@@ -8,16 +8,16 @@ type Class string
 // The taxonomy. Everything but OK is a failed request.
 const (
 	OK        Class = "ok"
-	Refused   Class = "refused"   // nothing listens: the pod's socket is gone
-	Reset     Class = "reset"     // connection reset by peer
-	EOF       Class = "eof"       // server closed the connection without answering (often a kept-alive one)
-	Timeout   Class = "timeout"   // no answer in time
-	HTTP502   Class = "502"       // bad gateway (proxy could not reach the pod)
-	HTTP503   Class = "503"       // service unavailable (no endpoints, draining)
-	HTTP504   Class = "504"       // gateway timeout
-	HTTP5xx   Class = "5xx"       // other server errors
-	HTTP4xx   Class = "4xx"       // client errors (e.g. 404 from a router without the route)
-	OtherFail Class = "other"     // anything else (DNS, TLS, a 1xx, ...)
+	Refused   Class = "refused" // nothing listens: the pod's socket is gone
+	Reset     Class = "reset"   // connection reset by peer
+	EOF       Class = "eof"     // server closed the connection without answering (often a kept-alive one)
+	Timeout   Class = "timeout" // no answer in time
+	HTTP502   Class = "502"     // bad gateway (proxy could not reach the pod)
+	HTTP503   Class = "503"     // service unavailable (no endpoints, draining)
+	HTTP504   Class = "504"     // gateway timeout
+	HTTP5xx   Class = "5xx"     // other server errors
+	HTTP4xx   Class = "4xx"     // client errors (e.g. 404 from a router without the route)
+	OtherFail Class = "other"   // anything else (DNS, TLS, a 1xx, ...)
 )
 
 // Classes lists the failure classes in report order.

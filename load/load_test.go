@@ -142,12 +142,12 @@ func TestClassStatusCodes(t *testing.T) {
 
 func TestClassifyText(t *testing.T) {
 	for text, want := range map[string]Class{
-		`Get "http://x/": dial tcp 10.0.0.1:80: connect: connection refused`:                      Refused,
-		`Get "http://x/": read tcp 1.2.3.4:5->6.7.8.9:80: read: connection reset by peer`:        Reset,
-		`Get "http://x/": EOF`:                                                                     EOF,
-		`Get "http://x/": http: server closed idle connection`:                                    EOF,
+		`Get "http://x/": dial tcp 10.0.0.1:80: connect: connection refused`:              Refused,
+		`Get "http://x/": read tcp 1.2.3.4:5->6.7.8.9:80: read: connection reset by peer`: Reset,
+		`Get "http://x/": EOF`:                                 EOF,
+		`Get "http://x/": http: server closed idle connection`: EOF,
 		`Get "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`: Timeout,
-		`Get "http://x/": dial tcp: lookup nope: no such host`:                                    OtherFail,
+		`Get "http://x/": dial tcp: lookup nope: no such host`:                                        OtherFail,
 	} {
 		if got := Classify(0, text); got != want {
 			t.Errorf("Classify(%q) = %q, want %q", text, got, want)
