@@ -16,6 +16,17 @@ import (
 )
 
 func main() {
+	// `zerodrop-fixture sleep N` is the preStop exec hook of profiles that use
+	// one: the image has no shell and no sleep binary.
+	if len(os.Args) == 3 && os.Args[1] == "sleep" {
+		d, err := time.ParseDuration(os.Args[2] + "s")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "zerodrop-fixture: sleep needs whole seconds:", err)
+			os.Exit(2)
+		}
+		time.Sleep(d)
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "zerodrop-fixture:", err)
 		os.Exit(2)
