@@ -1,0 +1,169 @@
+// Package chaos performs the disruptions the mission is about — deletions,
+// evictions, drains, rolling updates, scale-downs — the way kubectl does
+// them, and waits until the cluster really reflects each one.
+//
+// A Disruption is one small interface; each lives in its own file.
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/zerodrop/zerodrop/internal/phase"
+)
+
+// Target is the workload a disruption acts on.
+type Target struct {
+	Namespace string
+	Kind      string // Deployment, StatefulSet
+	Name      string
+	Selector  map[string]string
+}
+
+// Env is what a disruption needs.
+type Env struct {
+	Client kubernetes.Interface
+	Target Target
+	Log    *slog.Logger
+	// Note records a timestamped step on the scenario's timeline (may be nil).
+	Note func(what, detail string)
+	// Timeout bounds the disruption, including the wait for completion (default 5m).
+	Timeout time.Duration
+}
+
+func (e Env) note(what, detail string) {
+	if e.Note != nil {
+		e.Note(what, detail)
+	}
+}
+
+func (e Env) log() *slog.Logger {
+	if e.Log == nil {
+		return phase.Discard()
+	}
+	return e.Log
+}
+
+// Disruption is one thing done to the cluster. Run performs it and returns
+// when the cluster has finished reflecting it (rollout complete, old pods
+// gone, node drained), or an error that says what was still pending.
+type Disruption interface {
+	Name() string
+	Run(ctx context.Context, env Env) error
+}
+
+// Func adapts a function to Disruption.
+type Func struct {
+	N string
+	F func(ctx context.Context, env Env) error
+}
+
+// Name returns the disruption's name.
+func (f Func) Name() string { return f.N }
+
+// Run calls F.
+func (f Func) Run(ctx context.Context, env Env) error { return f.F(ctx, env) }
+
+// Do runs a disruption under its timeout, as a phase.
+func Do(ctx context.Context, d Disruption, env Env) error {
+	if env.Timeout == 0 {
+		env.Timeout = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, env.Timeout)
+	defer cancel()
+	done := phase.Start(env.log(), "disruption "+d.Name(), "namespace", env.Target.Namespace, "workload", env.Target.Name)
+	env.note("disruption_start", d.Name())
+	err := d.Run(ctx, env)
+	if err != nil {
+		env.note("disruption_error", err.Error())
+		return done(fmt.Errorf("chaos: %s: %w", d.Name(), err))
+	}
+	env.note("disruption_done", d.Name())
+	return done(nil)
+}
+
+// pods lists the target's pods, sorted by name.
+func pods(ctx context.Context, env Env) ([]corev1.Pod, error) {
+	list, err := env.Client.CoreV1().Pods(env.Target.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(env.Target.Selector).String()})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	return list.Items, nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// poll runs cond every interval until it is done or ctx ends; on timeout the
+// error carries the last pending description.
+func poll(ctx context.Context, what string, cond func(ctx context.Context) (pending string, err error)) error {
+	pending := "not checked yet"
+	err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		p, err := cond(ctx)
+		if err != nil {
+			pending = err.Error()
+			return false, nil
+		}
+		pending = p
+		return p == "", nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: still pending: %s (%w)", what, pending, err)
+	}
+	return nil
+}
+
+// waitReplaced waits until none of the gone pods exists any more and the
+// workload has want Ready pods, none terminating.
+func waitReplaced(ctx context.Context, env Env, gone map[string]bool, want int) error {
+	return poll(ctx, "wait for replacement pods", func(ctx context.Context) (string, error) {
+		ps, err := pods(ctx, env)
+		if err != nil {
+			return "", err
+		}
+		var pending []string
+		ready := 0
+		for i := range ps {
+			p := &ps[i]
+			switch {
+			case gone[p.Name]:
+				pending = append(pending, p.Name+" still exists")
+			case p.DeletionTimestamp != nil:
+				pending = append(pending, p.Name+" terminating")
+			case podReady(p):
+				ready++
+			default:
+				pending = append(pending, p.Name+" not ready")
+			}
+		}
+		if ready != want {
+			pending = append(pending, fmt.Sprintf("%d of %d pods ready", ready, want))
+		}
+		return strings.Join(pending, "; "), nil
+	})
+}
+
+func names(ps []corev1.Pod) map[string]bool {
+	m := map[string]bool{}
+	for _, p := range ps {
+		m[p.Name] = true
+	}
+	return m
+}

@@ -1,0 +1,177 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// RollingUpdate changes the workload's pod template — the POD_VERSION env of
+// its first container to Version, or a restartedAt annotation (what `kubectl
+// rollout restart` writes) when Version is empty — and waits until the
+// rollout is complete: observedGeneration caught up, every replica updated
+// and available, and every old pod gone.
+type RollingUpdate struct {
+	Version string
+}
+
+// Name describes the disruption.
+func (r RollingUpdate) Name() string {
+	if r.Version == "" {
+		return "rollout-restart"
+	}
+	return "rolling-update-" + r.Version
+}
+
+// Run patches and waits.
+func (r RollingUpdate) Run(ctx context.Context, env Env) error {
+	before, err := pods(ctx, env)
+	if err != nil {
+		return err
+	}
+	var patch map[string]any
+	if r.Version == "" {
+		patch = map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
+			"annotations": map[string]any{"kubectl.kubernetes.io/restartedAt": time.Now().Format(time.RFC3339)}}}}}
+	} else {
+		patch = map[string]any{"spec": map[string]any{"template": map[string]any{
+			"metadata": map[string]any{"labels": map[string]any{"zerodrop.dev/version": r.Version}},
+			"spec": map[string]any{"containers": []any{map[string]any{"name": "fixture",
+				"env": []any{map[string]any{"name": "POD_VERSION", "value": r.Version}}}}}}}}
+	}
+	raw, _ := json.Marshal(patch)
+	env.note("rollout_start", r.Name())
+	t := env.Target
+	switch t.Kind {
+	case "Deployment", "":
+		if _, err := env.Client.AppsV1().Deployments(t.Namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, raw, metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("patch deployment %s: %w", t.Name, err)
+		}
+		if err := waitDeploymentComplete(ctx, env); err != nil {
+			return err
+		}
+	case "StatefulSet":
+		if _, err := env.Client.AppsV1().StatefulSets(t.Namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, raw, metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("patch statefulset %s: %w", t.Name, err)
+		}
+		if err := waitStatefulSetComplete(ctx, env); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("rolling update of a %s: use Deployment or StatefulSet", t.Kind)
+	}
+	// a StatefulSet reuses pod names: old means an old UID
+	oldUIDs := map[types.UID]bool{}
+	for _, p := range before {
+		oldUIDs[p.UID] = true
+	}
+	err = poll(ctx, "wait for old pods to be gone", func(ctx context.Context) (string, error) {
+		ps, err := pods(ctx, env)
+		if err != nil {
+			return "", err
+		}
+		var left []string
+		for _, p := range ps {
+			if oldUIDs[p.UID] || p.DeletionTimestamp != nil {
+				left = append(left, p.Name)
+			}
+		}
+		return strings.Join(left, ", "), nil
+	})
+	if err == nil {
+		env.note("rollout_complete", r.Name())
+	}
+	return err
+}
+
+func waitDeploymentComplete(ctx context.Context, env Env) error {
+	t := env.Target
+	return poll(ctx, "wait for rollout of deployment "+t.Name, func(ctx context.Context) (string, error) {
+		d, err := env.Client.AppsV1().Deployments(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", err
+		}
+		return DeploymentPending(d), nil
+	})
+}
+
+// DeploymentPending says what a rollout still waits for ("" when complete),
+// as `kubectl rollout status` judges it.
+func DeploymentPending(d *appsv1.Deployment) string {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	for _, c := range s.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
+			return "progress deadline exceeded: " + c.Message
+		}
+	}
+	switch {
+	case s.ObservedGeneration < d.Generation:
+		return fmt.Sprintf("observedGeneration %d < generation %d", s.ObservedGeneration, d.Generation)
+	case s.UpdatedReplicas < want:
+		return fmt.Sprintf("%d of %d replicas updated", s.UpdatedReplicas, want)
+	case s.Replicas > s.UpdatedReplicas:
+		return fmt.Sprintf("%d old replicas pending termination", s.Replicas-s.UpdatedReplicas)
+	case s.AvailableReplicas < s.UpdatedReplicas:
+		return fmt.Sprintf("%d of %d updated replicas available", s.AvailableReplicas, s.UpdatedReplicas)
+	}
+	return ""
+}
+
+func waitStatefulSetComplete(ctx context.Context, env Env) error {
+	t := env.Target
+	return poll(ctx, "wait for rollout of statefulset "+t.Name, func(ctx context.Context) (string, error) {
+		s, err := env.Client.AppsV1().StatefulSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", err
+		}
+		want := int32(1)
+		if s.Spec.Replicas != nil {
+			want = *s.Spec.Replicas
+		}
+		st := s.Status
+		switch {
+		case st.ObservedGeneration < s.Generation:
+			return fmt.Sprintf("observedGeneration %d < generation %d", st.ObservedGeneration, s.Generation), nil
+		case st.UpdateRevision != st.CurrentRevision && st.UpdatedReplicas < want:
+			return fmt.Sprintf("%d of %d replicas updated", st.UpdatedReplicas, want), nil
+		case st.ReadyReplicas < want:
+			return fmt.Sprintf("%d of %d replicas ready", st.ReadyReplicas, want), nil
+		}
+		return "", nil
+	})
+}
+
+// ScaleDown sets the workload's replicas to Replicas and waits until exactly
+// that many pods are Ready and the rest are gone.
+type ScaleDown struct{ Replicas int32 }
+
+// Name describes the disruption.
+func (s ScaleDown) Name() string { return fmt.Sprintf("scale-down-to-%d", s.Replicas) }
+
+// Run scales and waits.
+func (s ScaleDown) Run(ctx context.Context, env Env) error {
+	t := env.Target
+	sc, err := env.Client.AppsV1().Deployments(t.Namespace).GetScale(ctx, t.Name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("get scale: %w", err)
+	}
+	if s.Replicas >= sc.Spec.Replicas || s.Replicas < 1 {
+		return fmt.Errorf("scale down to %d: the deployment has %d replicas; use 1 to %d", s.Replicas, sc.Spec.Replicas, sc.Spec.Replicas-1)
+	}
+	sc.Spec.Replicas = s.Replicas
+	env.note("scale", fmt.Sprintf("%d", s.Replicas))
+	if _, err := env.Client.AppsV1().Deployments(t.Namespace).UpdateScale(ctx, t.Name, sc, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("scale: %w", err)
+	}
+	return waitReplaced(ctx, env, nil, int(s.Replicas))
+}
