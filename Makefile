@@ -12,7 +12,11 @@ export ZERODROP_CACHE
 MODE ?= auto
 CLUSTER ?= zerodrop
 
-.PHONY: all build engine images cluster cluster-up cluster-down test unit integration e2e bench vet clean
+# where e2e writes outcomes, records, timelines and the JUnit report
+OUT ?= $(CURDIR)/out/$(shell date -u +%Y%m%d-%H%M%S)
+LABELS ?= gating
+
+.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e bench vet clean
 
 all: build
 
@@ -39,6 +43,14 @@ cluster-up: images
 
 cluster-down: build
 	$(BIN)/zerodrop down --name $(CLUSTER)
+
+## e2e: the gating suite on the embedded default cluster (exit code + JUnit)
+e2e: cluster-up
+	@mkdir -p $(OUT)
+	ZERODROP_OUT=$(OUT) $(GO) test -count=1 -timeout 45m ./suites/gating \
+		-ginkgo.v -ginkgo.label-filter='$(LABELS)' \
+		-ginkgo.junit-report=$(OUT)/junit.xml -ginkgo.json-report=$(OUT)/ginkgo.json
+	@echo "outcomes in $(OUT)"
 
 ## unit: tests that need no cluster
 unit:

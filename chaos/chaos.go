@@ -130,6 +130,11 @@ func poll(ctx context.Context, what string, cond func(ctx context.Context) (pend
 	return nil
 }
 
+// WaitReady waits until the workload has want Ready pods and none terminating.
+func WaitReady(ctx context.Context, env Env, want int) error {
+	return waitReplaced(ctx, env, nil, want)
+}
+
 // waitReplaced waits until none of the gone pods exists any more and the
 // workload has want Ready pods, none terminating.
 func waitReplaced(ctx context.Context, env Env, gone map[string]bool, want int) error {

@@ -1,0 +1,267 @@
+package chaos
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/zerodrop/zerodrop/fixtures/server"
+)
+
+// Event is one timestamped thing on the scenario's single time axis (kind
+// nodes share the host clock, so the cluster's and the load's times compare).
+type Event struct {
+	Time   time.Time `json:"time"`
+	Source string    `json:"source"` // harness, pod, endpoint, node, app
+	Kind   string    `json:"kind"`
+	Pod    string    `json:"pod,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Timeline collects events from every source, safe for concurrent use.
+type Timeline struct {
+	mu     sync.Mutex
+	events []Event
+	// AppEvents keeps each pod's last lifecycle report with counts (exited, last_request).
+	final map[string]server.Event
+	// OnEvent, if set, sees every event as it is added (to stream to disk).
+	OnEvent func(Event)
+}
+
+// NewTimeline returns an empty timeline.
+func NewTimeline() *Timeline { return &Timeline{final: map[string]server.Event{}} }
+
+// Add records an event.
+func (t *Timeline) Add(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	t.mu.Lock()
+	t.events = append(t.events, e)
+	cb := t.OnEvent
+	t.mu.Unlock()
+	if cb != nil {
+		cb(e)
+	}
+}
+
+// Note records a harness step now; it fits Env.Note.
+func (t *Timeline) Note(kind, detail string) {
+	t.Add(Event{Source: "harness", Kind: kind, Detail: detail})
+}
+
+// Events returns the events in time order.
+func (t *Timeline) Events() []Event {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := append([]Event(nil), t.events...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out
+}
+
+// AppReports returns each pod's last lifecycle report (exited or last_request) with counts.
+func (t *Timeline) AppReports() map[string]server.Event {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[string]server.Event{}
+	for k, v := range t.final {
+		out[k] = v
+	}
+	return out
+}
+
+// Record watches the namespace's pods and EndpointSlices and the cluster's
+// nodes, and follows each fixture container's log, until ctx ends. It returns
+// once the informers have synced.
+func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns string) error {
+	nsf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
+	all := informers.NewSharedInformerFactory(cs, 0)
+	pods := nsf.Core().V1().Pods().Informer()
+	slices := nsf.Discovery().V1().EndpointSlices().Informer()
+	nodes := all.Core().V1().Nodes().Informer()
+	w := &watcher{t: t, cs: cs, ctx: ctx, following: map[string]bool{}, endpoints: map[string]string{}}
+	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { w.pod(nil, o.(*corev1.Pod)) },
+		UpdateFunc: func(o, n any) { w.pod(o.(*corev1.Pod), n.(*corev1.Pod)) },
+		DeleteFunc: func(o any) {
+			if p, ok := o.(*corev1.Pod); ok {
+				t.Add(Event{Source: "pod", Kind: "pod_deleted", Pod: p.Name})
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("chaos: timeline: %w", err)
+	}
+	if _, err := slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { w.slice(o.(*discoveryv1.EndpointSlice), false) },
+		UpdateFunc: func(_, n any) { w.slice(n.(*discoveryv1.EndpointSlice), false) },
+		DeleteFunc: func(o any) {
+			if s, ok := o.(*discoveryv1.EndpointSlice); ok {
+				w.slice(s, true)
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("chaos: timeline: %w", err)
+	}
+	if _, err := nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(o, n any) {
+			a, b := o.(*corev1.Node), n.(*corev1.Node)
+			if a.Spec.Unschedulable != b.Spec.Unschedulable {
+				kind := "node_uncordoned"
+				if b.Spec.Unschedulable {
+					kind = "node_cordoned"
+				}
+				t.Add(Event{Source: "node", Kind: kind, Detail: b.Name})
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("chaos: timeline: %w", err)
+	}
+	nsf.Start(ctx.Done())
+	all.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, slices.HasSynced, nodes.HasSynced) {
+		return fmt.Errorf("chaos: timeline: informers did not sync")
+	}
+	return nil
+}
+
+type watcher struct {
+	t         *Timeline
+	cs        kubernetes.Interface
+	ctx       context.Context
+	mu        sync.Mutex
+	following map[string]bool
+	endpoints map[string]string // slice/address -> last state
+}
+
+func (w *watcher) pod(old, p *corev1.Pod) {
+	add := func(kind, detail string, at time.Time) {
+		w.t.Add(Event{Time: at, Source: "pod", Kind: kind, Pod: p.Name, Detail: detail})
+	}
+	if old == nil {
+		add("pod_created", p.Spec.NodeName, time.Time{})
+	}
+	if old != nil && old.Spec.NodeName == "" && p.Spec.NodeName != "" {
+		add("pod_scheduled", p.Spec.NodeName, time.Time{})
+	}
+	if r := podReady(p); old == nil && r || old != nil && podReady(old) != r {
+		kind := "pod_unready"
+		if r {
+			kind = "pod_ready"
+		}
+		add(kind, "", time.Time{})
+	}
+	if p.DeletionTimestamp != nil && (old == nil || old.DeletionTimestamp == nil) {
+		grace := int64(0)
+		if p.DeletionGracePeriodSeconds != nil {
+			grace = *p.DeletionGracePeriodSeconds
+		}
+		add("pod_deleting", fmt.Sprintf("grace %ds", grace), time.Time{})
+	}
+	for i, cs := range p.Status.ContainerStatuses {
+		var was *corev1.ContainerStateTerminated
+		if old != nil && i < len(old.Status.ContainerStatuses) {
+			was = old.Status.ContainerStatuses[i].State.Terminated
+		}
+		if term := cs.State.Terminated; term != nil && was == nil {
+			add("container_terminated", fmt.Sprintf("%s exit %d %s", cs.Name, term.ExitCode, term.Reason), term.FinishedAt.Time)
+		}
+		if cs.State.Running != nil && cs.Name == "fixture" {
+			w.follow(p.Namespace, p.Name)
+		}
+	}
+}
+
+// follow streams the fixture's lifecycle events from its log while it runs:
+// a deleted pod's logs are gone afterwards.
+func (w *watcher) follow(ns, pod string) {
+	w.mu.Lock()
+	if w.following[pod] {
+		w.mu.Unlock()
+		return
+	}
+	w.following[pod] = true
+	w.mu.Unlock()
+	go func() {
+		rc, err := w.cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: "fixture", Follow: true}).Stream(w.ctx)
+		if err != nil {
+			w.t.Add(Event{Source: "harness", Kind: "log_follow_failed", Pod: pod, Detail: err.Error()})
+			return
+		}
+		defer rc.Close()
+		sc := bufio.NewScanner(rc)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			var e server.Event
+			if json.Unmarshal(sc.Bytes(), &e) != nil || e.Event == "" {
+				continue
+			}
+			detail := e.Detail
+			if len(e.After) > 0 {
+				b, _ := json.Marshal(e.After)
+				detail = "after SIGTERM " + string(b)
+			}
+			w.t.Add(Event{Time: e.Time, Source: "app", Kind: "app_" + e.Event, Pod: pod, Detail: detail})
+			if e.Event == server.EvExited || e.Event == server.EvLastRequest {
+				w.t.mu.Lock()
+				if prev, ok := w.t.final[pod]; !ok || prev.Event != server.EvExited {
+					w.t.final[pod] = e
+				}
+				w.t.mu.Unlock()
+			}
+		}
+	}()
+}
+
+func (w *watcher) slice(s *discoveryv1.EndpointSlice, deleted bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	seen := map[string]bool{}
+	for _, ep := range s.Endpoints {
+		pod := ""
+		if ep.TargetRef != nil {
+			pod = ep.TargetRef.Name
+		}
+		for _, addr := range ep.Addresses {
+			key := s.Name + "/" + addr
+			seen[key] = true
+			state := endpointState(ep.Conditions)
+			if deleted {
+				state = "removed"
+			}
+			if w.endpoints[key] != state {
+				w.endpoints[key] = state
+				w.t.Add(Event{Source: "endpoint", Kind: "endpoint_" + state, Pod: pod, Detail: s.Labels[discoveryv1.LabelServiceName] + " " + addr})
+			}
+		}
+	}
+	prefix := s.Name + "/"
+	for key, state := range w.endpoints {
+		if len(key) > len(prefix) && key[:len(prefix)] == prefix && !seen[key] && state != "removed" {
+			w.endpoints[key] = "removed"
+			w.t.Add(Event{Source: "endpoint", Kind: "endpoint_removed", Detail: s.Labels[discoveryv1.LabelServiceName] + " " + key[len(prefix):]})
+		}
+	}
+}
+
+func endpointState(c discoveryv1.EndpointConditions) string {
+	t := func(b *bool) bool { return b != nil && *b }
+	switch {
+	case t(c.Terminating) && t(c.Serving):
+		return "terminating_serving"
+	case t(c.Terminating):
+		return "terminating"
+	case c.Ready == nil || *c.Ready:
+		return "ready"
+	}
+	return "not_ready"
+}

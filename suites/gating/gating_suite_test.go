@@ -1,0 +1,84 @@
+// The gating suite: `make e2e`. It runs each scenario of suites.GatingSuite on
+// the embedded default cluster and fails unless every verdict is what its
+// profile expects (zero failed requests, and the negative control failing).
+package gating_test
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/zerodrop/zerodrop/internal/testcluster"
+	"github.com/zerodrop/zerodrop/kind"
+	"github.com/zerodrop/zerodrop/kind/factory"
+	"github.com/zerodrop/zerodrop/reports"
+	"github.com/zerodrop/zerodrop/suites"
+)
+
+func TestGating(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a cluster")
+	}
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "zerodrop gating")
+}
+
+var rt suites.Runtime
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	log := slog.New(slog.NewTextHandler(GinkgoWriter, nil))
+	c, err := testcluster.Get(ctx, log)
+	Expect(err).NotTo(HaveOccurred())
+	image, err := testcluster.FixtureImage(ctx, c)
+	Expect(err).NotTo(HaveOccurred())
+	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
+	Expect(err).NotTo(HaveOccurred())
+	dyn, err := dynamic.NewForConfig(c.Client.RESTConfig())
+	Expect(err).NotTo(HaveOccurred())
+	out := os.Getenv("ZERODROP_OUT")
+	if out == "" {
+		out = filepath.Join("..", "..", "out", time.Now().UTC().Format("20060102-150405"))
+	}
+	mode, _ := kind.ResolveMode(ctx, kind.Auto)
+	envInfo := reports.Environment{Mode: string(mode), Cluster: c.Spec.Name, NodeImage: c.Spec.NodeImage, KubeProxyMode: c.Spec.KubeProxyMode,
+		Images: map[string]string{"fixture": image}}
+	if v, err := cs.Discovery().ServerVersion(); err == nil {
+		envInfo.KubernetesVersion = v.GitVersion
+	}
+	if res, err := factory.LastResult(factory.DefaultCacheDir()); err == nil && mode == kind.Airgapped {
+		envInfo.KindVersion = res.KindVersion
+		if envInfo.NodeImage == "" {
+			envInfo.NodeImage = res.NodeImage
+		}
+	}
+	nodePort := kind.DefaultPortMappings[0]
+	rt = suites.Runtime{Client: cs, Dynamic: dyn, Image: image, NodePort: nodePort.ContainerPort,
+		Entry:  map[string]string{"nodeport": fmt.Sprintf("http://127.0.0.1:%d", nodePort.HostPort)},
+		OutDir: out, Environment: envInfo, Log: log}
+	GinkgoWriter.Printf("outcomes in %s\n", out)
+}, NodeTimeout(15*time.Minute))
+
+var _ = Describe("zero dropped requests", Serial, suites.Labels(suites.Cluster), func() {
+	var entries []TableEntry
+	for _, e := range suites.GatingSuite() {
+		entries = append(entries, Entry(e.Scenario.ID(), suites.Labels(e.Labels...), e.Scenario))
+	}
+	DescribeTable("profile × disruption", func(ctx SpecContext, sc suites.Scenario) {
+		out, err := rt.Run(ctx, sc)
+		Expect(err).NotTo(HaveOccurred())
+		AddReportEntry("verdict", fmt.Sprintf("%s: %s (expected %s)", out.Verdict.Result, out.Verdict.Reason, out.Verdict.Expected))
+		for path, tail := range out.Tail {
+			AddReportEntry("propagation tail "+path, fmt.Sprintf("%s after SIGTERM, %s after endpoint removal (%d pods)", tail.FromSIGTERM.Round(time.Millisecond), tail.FromEndpointRemoval.Round(time.Millisecond), tail.Pods))
+		}
+		Expect(out.Verdict.AsExpected).To(BeTrue(), "%s: %s", out.Verdict.Result, out.Verdict.Reason)
+	}, entries, SpecTimeout(8*time.Minute))
+})
+

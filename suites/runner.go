@@ -1,0 +1,392 @@
+// Package suites holds the scenario model and runner, the named suites
+// (gating, controls, matrix) and their Ginkgo specs.
+package suites
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/zerodrop/zerodrop/chaos"
+	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/fixtures/server"
+	"github.com/zerodrop/zerodrop/internal/phase"
+	"github.com/zerodrop/zerodrop/load"
+	"github.com/zerodrop/zerodrop/reports"
+)
+
+// Scenario = Workload × Profile × Disruption × Paths × LoadPlan × Expectation.
+type Scenario struct {
+	Workload   fixtures.Kind
+	Profile    fixtures.Profile
+	Disruption chaos.Disruption
+	// NewVersion is the version a rolling update moves to ("" for other disruptions).
+	NewVersion string
+	Paths      []string
+	Plan       load.Plan
+	// Settle is how long load continues after the disruption finished.
+	Settle time.Duration
+}
+
+// ID names the scenario: profile/disruption/workload.
+func (s Scenario) ID() string {
+	return fmt.Sprintf("%s/%s/%s", s.Profile.Name, s.Disruption.Name(), strings.ToLower(string(s.Workload)))
+}
+
+// Runtime is what scenarios run against.
+type Runtime struct {
+	Client        kubernetes.Interface
+	Dynamic       dynamic.Interface
+	Image         string            // the fixture image, present on every node
+	Entry         map[string]string // path label -> base URL on 127.0.0.1
+	NodePort      int32
+	OutDir        string
+	Environment   reports.Environment
+	Log           *slog.Logger
+	KeepOnFailure bool
+}
+
+// Run executes one scenario: own namespace → fixtures applied → all ready →
+// load warm on every path and to every pod → disruption → settle → load stops
+// → outcome streamed to disk. The returned outcome is also in OutDir.
+func (rt Runtime) Run(ctx context.Context, s Scenario) (*reports.Outcome, error) {
+	log := rt.Log
+	if log == nil {
+		log = phase.Discard()
+	}
+	if s.Settle == 0 {
+		s.Settle = 5 * time.Second
+	}
+	ns := "zd-" + utilrand.String(6)
+	dir := filepath.Join(rt.OutDir, strings.ReplaceAll(s.ID(), "/", "_"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("suites: %w", err)
+	}
+	out := &reports.Outcome{
+		Schema: reports.Schema, Started: time.Now().UTC(), Environment: rt.Environment, RecordsFile: "records.jsonl",
+		Scenario: reports.ScenarioInfo{ID: s.ID(), Workload: s.Workload, Profile: s.Profile, Disruption: s.Disruption.Name(), Paths: s.Paths, Namespace: ns},
+		Verdict:  reports.Verdict{Result: reports.Error, Reason: "incomplete: the run was interrupted", Expected: s.Profile.Expect},
+	}
+	// written first, so an interrupted run leaves its partial result marked incomplete
+	if err := out.Write(dir); err != nil {
+		return nil, err
+	}
+	done := phase.Start(log, "scenario "+s.ID(), "namespace", ns)
+	err := rt.run(ctx, s, ns, dir, out, log)
+	out.Ended = time.Now().UTC()
+	if err != nil && out.Verdict.Reason == "incomplete: the run was interrupted" {
+		out.Verdict = reports.Verdict{Result: reports.Error, Reason: err.Error(), Expected: s.Profile.Expect}
+	} else if err == nil {
+		out.Complete = true
+	}
+	if werr := out.Write(dir); werr != nil && err == nil {
+		err = werr
+	}
+	if !out.Verdict.AsExpected || err != nil {
+		rt.collect(ns, dir, log)
+	}
+	if !(rt.KeepOnFailure && !out.Verdict.AsExpected) {
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_ = rt.Client.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{})
+		cancel()
+	}
+	return out, done(err)
+}
+
+func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *reports.Outcome, log *slog.Logger) error {
+	objs, err := fixtures.Render(s.Workload, s.Profile, fixtures.Options{Namespace: ns, Image: rt.Image, NodePort: rt.NodePort, PDBMaxUnavailable: 1})
+	if err != nil {
+		return err
+	}
+	if _, err := rt.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
+		Labels: map[string]string{"zerodrop.dev/scenario": "true"}}}, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("suites: create namespace: %w", err)
+	}
+	if err := rt.apply(ctx, objs); err != nil {
+		return err
+	}
+	name := "web"
+	env := chaos.Env{Client: rt.Client, Log: log,
+		Target: chaos.Target{Namespace: ns, Kind: string(s.Workload), Name: name, Selector: fixtures.Labels(name)}}
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	err = chaos.WaitReady(rctx, env, int(s.Profile.Replicas))
+	cancel()
+	if err != nil {
+		return fmt.Errorf("suites: fixtures not ready: %w", err)
+	}
+
+	// timeline: watches plus every pod's own lifecycle, streamed to disk
+	tl := chaos.NewTimeline()
+	tlFile, err := os.Create(filepath.Join(dir, "timeline.jsonl"))
+	if err != nil {
+		return fmt.Errorf("suites: %w", err)
+	}
+	defer tlFile.Close()
+	var tlMu sync.Mutex
+	enc := json.NewEncoder(tlFile)
+	tl.OnEvent = func(e chaos.Event) { tlMu.Lock(); enc.Encode(e); tlMu.Unlock() }
+	tctx, stopTimeline := context.WithCancel(ctx)
+	defer stopTimeline()
+	if err := tl.Record(tctx, rt.Client, ns); err != nil {
+		return err
+	}
+	env.Note = tl.Note
+
+	var targets []load.Target
+	for _, p := range s.Paths {
+		base, ok := rt.Entry[p]
+		if !ok {
+			return fmt.Errorf("suites: path %q has no entry point (have %v)", p, keys(rt.Entry))
+		}
+		targets = append(targets, load.Target{Path: p, URL: base + "/"})
+	}
+	sink, err := load.CreateJSONL(filepath.Join(dir, "records.jsonl"))
+	if err != nil {
+		return err
+	}
+	var failures []load.Record
+	var fmu sync.Mutex
+	l, err := load.Start(ctx, s.Plan, targets, load.SinkFunc(func(r load.Record) error {
+		if r.Class.Failed() {
+			fmu.Lock()
+			failures = append(failures, r)
+			fmu.Unlock()
+		}
+		return sink.Write(r)
+	}))
+	if err != nil {
+		sink.Close()
+		return err
+	}
+	defer l.Stop()
+	tl.Note("load_start", fmt.Sprintf("%d rps per path, keep-alive %v", s.Plan.Rate, s.Plan.KeepAlive))
+
+	// ready: clean traffic on every path, to every pod
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	unreached, err := warm(wctx, l, rt.Client, env, s.Paths)
+	cancel()
+	if err != nil {
+		l.Stop()
+		l.Wait()
+		sink.Close()
+		return err
+	}
+	tl.Note("load_warm", "")
+
+	// disrupt, then settle
+	derr := chaos.Do(ctx, s.Disruption, env)
+	if derr == nil {
+		tl.Note("settle", s.Settle.String())
+		select {
+		case <-time.After(s.Settle):
+		case <-ctx.Done():
+		}
+	}
+	l.Stop()
+	res, lerr := l.Wait()
+	tl.Note("load_stop", "")
+	if cerr := sink.Close(); cerr != nil && lerr == nil {
+		lerr = cerr
+	}
+	if lerr != nil {
+		return lerr
+	}
+	// let the last log lines of terminated pods arrive
+	time.Sleep(500 * time.Millisecond)
+
+	perPod, missing := rt.serverCounts(ctx, ns, env, tl)
+	records, _ := readRecords(filepath.Join(dir, "records.jsonl"))
+	ev := Evidence{Load: res, DisruptionErr: derr, Unreached: unreached, FinalVersionShare: -1, NewVersion: s.NewVersion,
+		Server: CrossCheck(perPod, missing, res)}
+	if s.NewVersion != "" && derr == nil {
+		ev.FinalVersionShare = finalShare(res, s.NewVersion)
+	}
+	stopTimeline()
+	out.Load, out.Failures, out.Server = res, failures, ev.Server
+	out.Timeline = tl.Events()
+	out.Tail = PropagationTails(records, out.Timeline)
+	out.Verdict = Judge(ev, s.Profile.Expect)
+	return nil
+}
+
+// warm waits until every path answered 20 in a row and every ready pod
+// answered on every path. It returns the pods that never answered (with a
+// nil error: that makes the run invalid, not an error).
+func warm(ctx context.Context, l *load.Load, cs kubernetes.Interface, env chaos.Env, paths []string) ([]string, error) {
+	if err := l.WaitWarm(ctx, 20); err != nil {
+		return nil, err
+	}
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		ps, err := cs.CoreV1().Pods(env.Target.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		seen := l.Pods()
+		var unreached []string
+		for _, p := range ps.Items {
+			for _, path := range paths {
+				if seen[path][p.Name] == 0 {
+					unreached = append(unreached, path+"→"+p.Name)
+				}
+			}
+		}
+		if len(unreached) == 0 {
+			return nil, nil
+		}
+		select {
+		case <-ctx.Done():
+			sort.Strings(unreached)
+			return unreached, nil
+		case <-t.C:
+		}
+	}
+}
+
+// serverCounts gathers each pod's own count: exited pods from their last
+// lifecycle report, live pods from /stats through the API server's proxy.
+func (rt Runtime) serverCounts(ctx context.Context, ns string, env chaos.Env, tl *chaos.Timeline) (map[string]map[string]int64, []string) {
+	perPod := map[string]map[string]int64{}
+	for pod, e := range tl.AppReports() {
+		perPod[pod] = e.Counts
+	}
+	live, err := rt.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err == nil {
+		for _, p := range live.Items {
+			if _, done := perPod[p.Name]; done {
+				continue
+			}
+			raw, err := rt.Client.CoreV1().Pods(ns).ProxyGet("http", p.Name, fmt.Sprint(fixtures.Port), "/stats", nil).DoRaw(ctx)
+			if err != nil {
+				continue
+			}
+			var st server.Stats
+			if json.Unmarshal(raw, &st) == nil {
+				perPod[p.Name] = st.Counts
+			}
+		}
+	}
+	// every pod that appears on the timeline must have reported
+	var missing []string
+	seen := map[string]bool{}
+	for _, e := range tl.Events() {
+		if e.Source == "pod" && e.Kind == "pod_created" && !seen[e.Pod] {
+			seen[e.Pod] = true
+			if _, ok := perPod[e.Pod]; !ok {
+				missing = append(missing, e.Pod)
+			}
+		}
+	}
+	for _, counts := range perPod {
+		delete(counts, "unlabelled") // probes and /stats itself
+	}
+	return perPod, missing
+}
+
+// finalShare is the share of the last full second's successful answers that
+// came from version v, over every path.
+func finalShare(r *load.Result, v string) float64 {
+	total, from := 0, 0
+	for _, p := range r.Paths {
+		if len(p.Series) < 2 {
+			continue
+		}
+		last := p.Series[len(p.Series)-2] // the last second is partial
+		for ver, n := range last.Versions {
+			total += n
+			if ver == v {
+				from += n
+			}
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(from) / float64(total)
+}
+
+func (rt Runtime) apply(ctx context.Context, objs []runtime.Object) error {
+	dyn := rt.Dynamic
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(rt.Client.Discovery()))
+	for _, o := range objs {
+		raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			return fmt.Errorf("suites: %w", err)
+		}
+		u := &unstructured.Unstructured{Object: raw}
+		gvk := u.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			return fmt.Errorf("suites: %s is not served by this cluster (is its CRD installed?): %w", gvk, err)
+		}
+		if _, err := dyn.Resource(m.Resource).Namespace(u.GetNamespace()).Create(ctx, u, metav1.CreateOptions{FieldManager: "zerodrop"}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("suites: create %s %s: %w", gvk.Kind, u.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// collect writes the namespace's events and pods for a failed scenario:
+// quiet when passing, detailed when failing.
+func (rt Runtime) collect(ns, dir string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if evs, err := rt.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		writeJSON(filepath.Join(dir, "events.json"), evs.Items)
+	}
+	if ps, err := rt.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		writeJSON(filepath.Join(dir, "pods.json"), ps.Items)
+		for _, p := range ps.Items {
+			if raw, err := rt.Client.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx); err == nil {
+				os.WriteFile(filepath.Join(dir, "pod-"+p.Name+".log"), raw, 0o644)
+			}
+		}
+	}
+	log.Debug("collected namespace state", "dir", dir)
+}
+
+func writeJSON(path string, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err == nil {
+		os.WriteFile(path, b, 0o644)
+	}
+}
+
+func readRecords(path string) ([]load.Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []load.Record
+	err = load.ReadJSONL(f, func(r load.Record) error { out = append(out, r); return nil })
+	return out, err
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
