@@ -81,4 +81,3 @@ var _ = Describe("zero dropped requests", Serial, suites.Labels(suites.Cluster),
 		Expect(out.Verdict.AsExpected).To(BeTrue(), "%s: %s", out.Verdict.Result, out.Verdict.Reason)
 	}, entries, SpecTimeout(8*time.Minute))
 })
-
