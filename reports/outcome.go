@@ -30,18 +30,22 @@ const (
 // Outcome is everything one scenario produced. It is written as soon as the
 // scenario starts (Complete false) and rewritten when it ends.
 type Outcome struct {
-	Schema      string          `json:"schema"`
-	Scenario    ScenarioInfo    `json:"scenario"`
-	Environment Environment     `json:"environment"`
-	Started     time.Time       `json:"started"`
-	Ended       time.Time       `json:"ended,omitempty"`
-	Complete    bool            `json:"complete"`
-	Load        *load.Result    `json:"load,omitempty"`
-	Failures    []load.Record   `json:"failures,omitempty"`
-	Timeline    []chaos.Event   `json:"timeline,omitempty"`
-	Server      ServerCounts    `json:"server"`
-	Tail        map[string]Tail `json:"propagationTail,omitempty"` // per path
-	Verdict     Verdict         `json:"verdict"`
+	Schema      string       `json:"schema"`
+	Scenario    ScenarioInfo `json:"scenario"`
+	Environment Environment  `json:"environment"`
+	Started     time.Time    `json:"started"`
+	Ended       time.Time    `json:"ended,omitempty"`
+	Complete    bool         `json:"complete"`
+	Load        *load.Result `json:"load,omitempty"`
+	// MeasuredFrom is when the load was warm on every path: the verdict judges
+	// requests from then on; WarmupFailures before it are reported, not judged.
+	MeasuredFrom   time.Time       `json:"measuredFrom,omitempty"`
+	WarmupFailures int             `json:"warmupFailures,omitempty"`
+	Failures       []load.Record   `json:"failures,omitempty"`
+	Timeline       []chaos.Event   `json:"timeline,omitempty"`
+	Server         ServerCounts    `json:"server"`
+	Tail           map[string]Tail `json:"propagationTail,omitempty"` // per path
+	Verdict        Verdict         `json:"verdict"`
 	// RecordsFile is the raw request records beside this file (JSON lines).
 	RecordsFile string `json:"recordsFile,omitempty"`
 }

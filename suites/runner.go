@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -104,9 +105,7 @@ func (rt Runtime) Run(ctx context.Context, s Scenario) (*reports.Outcome, error)
 		rt.collect(ns, dir, log)
 	}
 	if !(rt.KeepOnFailure && !out.Verdict.AsExpected) {
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		_ = rt.Client.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{})
-		cancel()
+		rt.cleanup(ns, log)
 	}
 	return out, done(err)
 }
@@ -189,6 +188,7 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 		sink.Close()
 		return err
 	}
+	warmAt := time.Now()
 	tl.Note("load_warm", "")
 
 	// disrupt, then settle
@@ -214,24 +214,30 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 
 	perPod, missing := rt.serverCounts(ctx, ns, env, tl)
 	records, _ := readRecords(filepath.Join(dir, "records.jsonl"))
-	ev := Evidence{Load: res, DisruptionErr: derr, Unreached: unreached, FinalVersionShare: -1, NewVersion: s.NewVersion,
+	ev := Evidence{Load: res, Window: MeasureWindow(records, warmAt), DisruptionErr: derr, Unreached: unreached, FinalVersionShare: -1, NewVersion: s.NewVersion,
 		Server: CrossCheck(perPod, missing, res)}
 	if s.NewVersion != "" && derr == nil {
 		ev.FinalVersionShare = finalShare(res, s.NewVersion)
 	}
 	stopTimeline()
-	out.Load, out.Failures, out.Server = res, failures, ev.Server
+	out.Load, out.Server = res, ev.Server
+	out.MeasuredFrom, out.WarmupFailures = warmAt.UTC(), ev.Window.Warmup
+	for _, f := range failures {
+		if !f.Start.Before(warmAt) {
+			out.Failures = append(out.Failures, f)
+		}
+	}
 	out.Timeline = tl.Events()
 	out.Tail = PropagationTails(records, out.Timeline)
 	out.Verdict = Judge(ev, s.Profile.Expect)
 	return nil
 }
 
-// warm waits until every path answered 20 in a row and every ready pod
+// warm waits until every path answered 50 in a row and every ready pod
 // answered on every path. It returns the pods that never answered (with a
 // nil error: that makes the run invalid, not an error).
 func warm(ctx context.Context, l *load.Load, cs kubernetes.Interface, env chaos.Env, paths []string) ([]string, error) {
-	if err := l.WaitWarm(ctx, 20); err != nil {
+	if err := l.WaitWarm(ctx, 50); err != nil {
 		return nil, err
 	}
 	t := time.NewTicker(100 * time.Millisecond)
@@ -338,11 +344,40 @@ func (rt Runtime) apply(ctx context.Context, objs []runtime.Object) error {
 		if err != nil {
 			return fmt.Errorf("suites: %s is not served by this cluster (is its CRD installed?): %w", gvk, err)
 		}
-		if _, err := dyn.Resource(m.Resource).Namespace(u.GetNamespace()).Create(ctx, u, metav1.CreateOptions{FieldManager: "zerodrop"}); err != nil && !apierrors.IsAlreadyExists(err) {
+		// a NodePort still held by an earlier scenario's namespace (being
+		// deleted, or left by an interrupted run) is released within a minute
+		err = wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := dyn.Resource(m.Resource).Namespace(u.GetNamespace()).Create(ctx, u, metav1.CreateOptions{FieldManager: "zerodrop"})
+			switch {
+			case err == nil, apierrors.IsAlreadyExists(err):
+				return true, nil
+			case strings.Contains(err.Error(), "port is already allocated"):
+				return false, nil
+			}
+			return false, err
+		})
+		if err != nil {
 			return fmt.Errorf("suites: create %s %s: %w", gvk.Kind, u.GetName(), err)
 		}
 	}
 	return nil
+}
+
+// cleanup releases the NodePort at once (the next scenario needs it), then
+// deletes the namespace without waiting for its pods' graceful shutdown.
+func (rt Runtime) cleanup(ns string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	svcs := rt.Client.CoreV1().Services(ns)
+	if err := svcs.Delete(ctx, "web-nodeport", metav1.DeleteOptions{}); err == nil {
+		_ = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			_, err := svcs.Get(ctx, "web-nodeport", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+	}
+	if err := rt.Client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		log.Warn("delete namespace", "namespace", ns, "err", err)
+	}
 }
 
 // collect writes the namespace's events and pods for a failed scenario:

@@ -15,7 +15,12 @@ import (
 
 // Evidence is what a scenario observed, the input of Judge.
 type Evidence struct {
-	Load          *load.Result
+	Load *load.Result
+	// Window is the part of the load the verdict judges: from the moment the
+	// load was warm on every path (the chaosmonkey "ready" point) to the end.
+	// Failures before it belong to the warm-up (for example kube-proxy still
+	// rejecting a Service it has not programmed yet), not to the disruption.
+	Window        Window
 	DisruptionErr error
 	// Unreached lists pods that got no request on some path before the disruption.
 	Unreached []string
@@ -39,14 +44,14 @@ func Judge(e Evidence, expect fixtures.Expectation) reports.Verdict {
 		v.Result, v.Reason = reports.Invalid, "the load is no evidence: "+strings.Join(e.Load.Invalid, "; ")
 	case len(e.Unreached) > 0:
 		v.Result, v.Reason = reports.Invalid, "traffic did not reach every pod before the disruption: "+strings.Join(e.Unreached, ", ")
-	case e.Load.Failures() > 0:
-		v.Result, v.Reason = reports.Fail, failureSummary(e.Load)
+	case e.Window.Failed() > 0:
+		v.Result, v.Reason = reports.Fail, e.Window.Summary()
 	case e.NewVersion != "" && e.FinalVersionShare < 1:
 		v.Result, v.Reason = reports.Invalid, fmt.Sprintf("the new version %s served only %.0f%% at the end: the rollout did not really happen", e.NewVersion, e.FinalVersionShare*100)
 	case e.Server.Complete && !e.Server.Verified:
 		v.Result, v.Reason = reports.Invalid, "server-side counts disagree with the load: "+e.Server.Note
 	default:
-		v.Result, v.Reason = reports.Pass, fmt.Sprintf("zero failed requests of %d", e.Load.Sent())
+		v.Result, v.Reason = reports.Pass, fmt.Sprintf("zero failed requests of %d", e.Window.Sent())
 	}
 	switch expect {
 	case fixtures.ExpectPass:
@@ -60,25 +65,81 @@ func Judge(e Evidence, expect fixtures.Expectation) reports.Verdict {
 	return v
 }
 
-func failureSummary(r *load.Result) string {
-	var parts []string
-	paths := make([]string, 0, len(r.Paths))
-	for p := range r.Paths {
+// Window counts requests by path from a start time on.
+type Window struct {
+	From   time.Time              `json:"from"`
+	Paths  map[string]*WindowPath `json:"paths"`
+	Warmup int                    `json:"warmupFailures"` // failures before From, not judged
+}
+
+// WindowPath is one path's count inside the window.
+type WindowPath struct {
+	Sent   int                `json:"sent"`
+	Failed map[load.Class]int `json:"failed,omitempty"`
+}
+
+// MeasureWindow counts the records that started at or after from.
+func MeasureWindow(records []load.Record, from time.Time) Window {
+	w := Window{From: from, Paths: map[string]*WindowPath{}}
+	for _, r := range records {
+		if r.Start.Before(from) {
+			if r.Class.Failed() {
+				w.Warmup++
+			}
+			continue
+		}
+		p := w.Paths[r.Path]
+		if p == nil {
+			p = &WindowPath{Failed: map[load.Class]int{}}
+			w.Paths[r.Path] = p
+		}
+		p.Sent++
+		if r.Class.Failed() {
+			p.Failed[r.Class]++
+		}
+	}
+	return w
+}
+
+// Sent counts the window's requests.
+func (w Window) Sent() (n int) {
+	for _, p := range w.Paths {
+		n += p.Sent
+	}
+	return n
+}
+
+// Failed counts the window's failed requests.
+func (w Window) Failed() (n int) {
+	for _, p := range w.Paths {
+		for _, c := range p.Failed {
+			n += c
+		}
+	}
+	return n
+}
+
+// Summary says, per path, how many requests failed and of which class.
+func (w Window) Summary() string {
+	paths := make([]string, 0, len(w.Paths))
+	for p := range w.Paths {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
-	for _, p := range paths {
-		s := r.Paths[p]
-		if s.FailedAll == 0 {
-			continue
-		}
+	var parts []string
+	for _, path := range paths {
+		p := w.Paths[path]
+		failed := 0
 		var cls []string
 		for _, c := range load.Classes {
-			if n := s.Failed[c]; n > 0 {
+			if n := p.Failed[c]; n > 0 {
+				failed += n
 				cls = append(cls, fmt.Sprintf("%s %d", c, n))
 			}
 		}
-		parts = append(parts, fmt.Sprintf("%s: %d of %d failed (%s)", p, s.FailedAll, s.Sent, strings.Join(cls, ", ")))
+		if failed > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d of %d failed (%s)", path, failed, p.Sent, strings.Join(cls, ", ")))
+		}
 	}
 	return strings.Join(parts, "; ")
 }

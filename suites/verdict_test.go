@@ -12,6 +12,17 @@ import (
 	"github.com/zerodrop/zerodrop/reports"
 )
 
+// ev builds evidence whose window holds sent requests, failed of them refused.
+func ev(sent, failed int) Evidence {
+	w := Window{Paths: map[string]*WindowPath{"nodeport": {Sent: sent, Failed: map[load.Class]int{}}}}
+	if failed > 0 {
+		w.Paths["nodeport"].Failed[load.Refused] = failed
+	}
+	return Evidence{Load: result(sent, failed), Window: w, FinalVersionShare: -1}
+}
+
+func with(e Evidence, f func(*Evidence)) Evidence { f(&e); return e }
+
 func result(sent, failed int) *load.Result {
 	ps := &load.PathStats{Path: "nodeport", Sent: sent, OK: sent - failed, FailedAll: failed, Failed: map[load.Class]int{}}
 	if failed > 0 {
@@ -31,15 +42,18 @@ func TestJudge(t *testing.T) {
 		as     bool
 		reason string
 	}{
-		{"clean pass", Evidence{Load: result(1000, 0), FinalVersionShare: -1}, fixtures.ExpectPass, reports.Pass, true, "zero failed requests of 1000"},
-		{"failures", Evidence{Load: result(1000, 7), FinalVersionShare: -1}, fixtures.ExpectPass, reports.Fail, false, "nodeport: 7 of 1000 failed (refused 7)"},
-		{"control fails as it must", Evidence{Load: result(1000, 7)}, fixtures.ExpectFail, reports.Fail, true, "refused 7"},
-		{"blind control", Evidence{Load: result(1000, 0)}, fixtures.ExpectFail, reports.Pass, false, "the instrument is blind"},
-		{"saturated generator is never a pass", Evidence{Load: invalid}, fixtures.ExpectPass, reports.Invalid, false, "generator saturated"},
-		{"traffic never reached a pod", Evidence{Load: result(1000, 0), Unreached: []string{"nodeport→web-1"}}, fixtures.ExpectPass, reports.Invalid, false, "web-1"},
-		{"rollout did not happen", Evidence{Load: result(1000, 0), NewVersion: "v2", FinalVersionShare: 0.5}, fixtures.ExpectPass, reports.Invalid, false, "50%"},
-		{"disruption error", Evidence{Load: result(1000, 0), DisruptionErr: errors.New("pdb blocked")}, fixtures.ExpectPass, reports.Error, false, "pdb blocked"},
-		{"server disagrees", Evidence{Load: result(1000, 0), Server: reports.ServerCounts{Complete: true, Verified: false, Note: "nodeport: server counted 990"}}, fixtures.ExpectPass, reports.Invalid, false, "990"},
+		{"clean pass", ev(1000, 0), fixtures.ExpectPass, reports.Pass, true, "zero failed requests of 1000"},
+		{"failures", ev(1000, 7), fixtures.ExpectPass, reports.Fail, false, "nodeport: 7 of 1000 failed (refused 7)"},
+		{"warm-up failures are not judged", with(ev(1000, 0), func(e *Evidence) { e.Load = result(1003, 3); e.Window.Warmup = 3 }), fixtures.ExpectPass, reports.Pass, true, "zero failed requests of 1000"},
+		{"control fails as it must", ev(1000, 7), fixtures.ExpectFail, reports.Fail, true, "refused 7"},
+		{"blind control", ev(1000, 0), fixtures.ExpectFail, reports.Pass, false, "the instrument is blind"},
+		{"saturated generator is never a pass", with(ev(1000, 0), func(e *Evidence) { e.Load = invalid }), fixtures.ExpectPass, reports.Invalid, false, "generator saturated"},
+		{"traffic never reached a pod", with(ev(1000, 0), func(e *Evidence) { e.Unreached = []string{"nodeport→web-1"} }), fixtures.ExpectPass, reports.Invalid, false, "web-1"},
+		{"rollout did not happen", with(ev(1000, 0), func(e *Evidence) { e.NewVersion, e.FinalVersionShare = "v2", 0.5 }), fixtures.ExpectPass, reports.Invalid, false, "50%"},
+		{"disruption error", with(ev(1000, 0), func(e *Evidence) { e.DisruptionErr = errors.New("pdb blocked") }), fixtures.ExpectPass, reports.Error, false, "pdb blocked"},
+		{"server disagrees", with(ev(1000, 0), func(e *Evidence) {
+			e.Server = reports.ServerCounts{Complete: true, Verified: false, Note: "nodeport: server counted 990"}
+		}), fixtures.ExpectPass, reports.Invalid, false, "990"},
 	}
 	for _, c := range cases {
 		v := Judge(c.ev, c.expect)
@@ -67,6 +81,20 @@ func TestPropagationTails(t *testing.T) {
 	got := tails["nodeport"]
 	if got.FromSIGTERM != 900*time.Millisecond || got.Pod != "web-a" || got.FromEndpointRemoval != 700*time.Millisecond || got.Pods != 2 {
 		t.Fatalf("tail %+v", got)
+	}
+}
+
+func TestMeasureWindow(t *testing.T) {
+	t0 := time.Now()
+	recs := []load.Record{
+		{Path: "nodeport", Start: t0.Add(-time.Second), Class: load.Reset},
+		{Path: "nodeport", Start: t0, Class: load.OK},
+		{Path: "nodeport", Start: t0.Add(time.Second), Class: load.EOF},
+		{Path: "ingress", Start: t0.Add(time.Second), Class: load.OK},
+	}
+	w := MeasureWindow(recs, t0)
+	if w.Sent() != 3 || w.Failed() != 1 || w.Warmup != 1 || w.Summary() != "nodeport: 1 of 2 failed (eof 1)" {
+		t.Fatalf("%+v %q", w, w.Summary())
 	}
 }
 

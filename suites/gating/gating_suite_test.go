@@ -69,7 +69,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 var _ = Describe("zero dropped requests", Serial, suites.Labels(suites.Cluster), func() {
 	var entries []TableEntry
 	for _, e := range suites.GatingSuite() {
-		entries = append(entries, Entry(e.Scenario.ID(), suites.Labels(e.Labels...), e.Scenario))
+		entries = append(entries, Entry(e.Scenario.ID(), suites.Labels(e.Labels...), SpecTimeout(8*time.Minute), e.Scenario))
 	}
 	DescribeTable("profile × disruption", func(ctx SpecContext, sc suites.Scenario) {
 		out, err := rt.Run(ctx, sc)
@@ -79,5 +79,5 @@ var _ = Describe("zero dropped requests", Serial, suites.Labels(suites.Cluster),
 			AddReportEntry("propagation tail "+path, fmt.Sprintf("%s after SIGTERM, %s after endpoint removal (%d pods)", tail.FromSIGTERM.Round(time.Millisecond), tail.FromEndpointRemoval.Round(time.Millisecond), tail.Pods))
 		}
 		Expect(out.Verdict.AsExpected).To(BeTrue(), "%s: %s", out.Verdict.Result, out.Verdict.Reason)
-	}, entries, SpecTimeout(8*time.Minute))
+	}, entries)
 })
