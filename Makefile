@@ -47,10 +47,11 @@ cluster-down: build
 ## e2e: the gating suite on the embedded default cluster (exit code + JUnit)
 e2e: cluster-up
 	@mkdir -p $(OUT)
-	ZERODROP_OUT=$(OUT) $(GO) test -count=1 -timeout 45m ./suites/gating \
-		-ginkgo.v -ginkgo.label-filter='$(LABELS)' \
-		-ginkgo.junit-report=$(OUT)/junit.xml -ginkgo.json-report=$(OUT)/ginkgo.json
-	@echo "outcomes in $(OUT)"
+	@rc=0; ZERODROP_OUT=$(OUT) $(GO) test -count=1 -timeout 45m ./suites/gating \
+		-ginkgo.label-filter='$(LABELS)' \
+		-ginkgo.junit-report=$(OUT)/junit.xml -ginkgo.json-report=$(OUT)/ginkgo.json || rc=$$?; \
+	$(BIN)/zerodrop report $(OUT) --out $(OUT)/report.md && cat $(OUT)/report.md | sed -n '1,/^## Scenarios/p'; \
+	echo "outcomes, records, timelines, JUnit and report.md in $(OUT)"; exit $$rc
 
 ## unit: tests that need no cluster
 unit:

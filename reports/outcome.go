@@ -39,13 +39,15 @@ type Outcome struct {
 	Load        *load.Result `json:"load,omitempty"`
 	// MeasuredFrom is when the load was warm on every path: the verdict judges
 	// requests from then on; WarmupFailures before it are reported, not judged.
-	MeasuredFrom   time.Time       `json:"measuredFrom,omitempty"`
-	WarmupFailures int             `json:"warmupFailures,omitempty"`
-	Failures       []load.Record   `json:"failures,omitempty"`
-	Timeline       []chaos.Event   `json:"timeline,omitempty"`
-	Server         ServerCounts    `json:"server"`
-	Tail           map[string]Tail `json:"propagationTail,omitempty"` // per path
-	Verdict        Verdict         `json:"verdict"`
+	MeasuredFrom   time.Time `json:"measuredFrom,omitempty"`
+	WarmupFailures int       `json:"warmupFailures,omitempty"`
+	// Window counts, per path, the requests the verdict judged.
+	Window   *Window         `json:"window,omitempty"`
+	Failures []load.Record   `json:"failures,omitempty"`
+	Timeline []chaos.Event   `json:"timeline,omitempty"`
+	Server   ServerCounts    `json:"server"`
+	Tail     map[string]Tail `json:"propagationTail,omitempty"` // per path
+	Verdict  Verdict         `json:"verdict"`
 	// RecordsFile is the raw request records beside this file (JSON lines).
 	RecordsFile string `json:"recordsFile,omitempty"`
 }

@@ -214,14 +214,14 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 
 	perPod, missing := rt.serverCounts(ctx, ns, env, tl)
 	records, _ := readRecords(filepath.Join(dir, "records.jsonl"))
-	ev := Evidence{Load: res, Window: MeasureWindow(records, warmAt), DisruptionErr: derr, Unreached: unreached, FinalVersionShare: -1, NewVersion: s.NewVersion,
+	ev := Evidence{Load: res, Window: reports.MeasureWindow(records, warmAt), DisruptionErr: derr, Unreached: unreached, FinalVersionShare: -1, NewVersion: s.NewVersion,
 		Server: CrossCheck(perPod, missing, res)}
 	if s.NewVersion != "" && derr == nil {
 		ev.FinalVersionShare = finalShare(res, s.NewVersion)
 	}
 	stopTimeline()
 	out.Load, out.Server = res, ev.Server
-	out.MeasuredFrom, out.WarmupFailures = warmAt.UTC(), ev.Window.Warmup
+	out.MeasuredFrom, out.WarmupFailures, out.Window = warmAt.UTC(), ev.Window.Warmup, &ev.Window
 	for _, f := range failures {
 		if !f.Start.Before(warmAt) {
 			out.Failures = append(out.Failures, f)

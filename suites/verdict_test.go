@@ -14,7 +14,7 @@ import (
 
 // ev builds evidence whose window holds sent requests, failed of them refused.
 func ev(sent, failed int) Evidence {
-	w := Window{Paths: map[string]*WindowPath{"nodeport": {Sent: sent, Failed: map[load.Class]int{}}}}
+	w := reports.Window{Paths: map[string]*reports.WindowPath{"nodeport": {Sent: sent, Failed: map[load.Class]int{}}}}
 	if failed > 0 {
 		w.Paths["nodeport"].Failed[load.Refused] = failed
 	}
@@ -81,20 +81,6 @@ func TestPropagationTails(t *testing.T) {
 	got := tails["nodeport"]
 	if got.FromSIGTERM != 900*time.Millisecond || got.Pod != "web-a" || got.FromEndpointRemoval != 700*time.Millisecond || got.Pods != 2 {
 		t.Fatalf("tail %+v", got)
-	}
-}
-
-func TestMeasureWindow(t *testing.T) {
-	t0 := time.Now()
-	recs := []load.Record{
-		{Path: "nodeport", Start: t0.Add(-time.Second), Class: load.Reset},
-		{Path: "nodeport", Start: t0, Class: load.OK},
-		{Path: "nodeport", Start: t0.Add(time.Second), Class: load.EOF},
-		{Path: "ingress", Start: t0.Add(time.Second), Class: load.OK},
-	}
-	w := MeasureWindow(recs, t0)
-	if w.Sent() != 3 || w.Failed() != 1 || w.Warmup != 1 || w.Summary() != "nodeport: 1 of 2 failed (eof 1)" {
-		t.Fatalf("%+v %q", w, w.Summary())
 	}
 }
 

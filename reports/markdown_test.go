@@ -1,0 +1,68 @@
+package reports
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// testdata/run1 holds the outcomes of a real `make e2e` run on this project's
+// air-gapped kind cluster (records and timelines left out).
+func TestMarkdownGolden(t *testing.T) {
+	outs, err := LoadDirs("testdata/run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Markdown(outs)
+	p := filepath.Join("testdata", "run1.md")
+	if *update {
+		os.WriteFile(p, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatalf("markdown differs from %s (go test ./reports -update if intended):\n%s", p, got)
+	}
+	for _, s := range []string{"# zerodrop report: PASS", "naive (control)", "❌", "nodeport 52/978 (reset 14, eof 14, timeout 24)", "preStop `sleep` of **3s**"} {
+		if s == "❌" {
+			if strings.Contains(got, "| ❌") {
+				t.Errorf("a run where everything was as expected shows ❌")
+			}
+			continue
+		}
+		if !strings.Contains(got, s) {
+			t.Errorf("report lacks %q", s)
+		}
+	}
+}
+
+func TestMarkdownFlagsABlindControl(t *testing.T) {
+	outs, err := LoadDirs("testdata/run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range outs {
+		if o.Scenario.Profile.Name == "naive" {
+			o.Verdict.Result, o.Verdict.AsExpected, o.Failures = Pass, false, nil
+			o.Verdict.Reason = "zero failed requests; this negative control must drop requests: the instrument is blind"
+		}
+	}
+	got := Markdown(outs)
+	if !strings.Contains(got, "# zerodrop report: FAIL") || !strings.Contains(got, "❌ nodeport 0/978") || !strings.Contains(got, "the instrument is blind") {
+		t.Fatalf("a blind control must fail the report:\n%s", got)
+	}
+}
+
+func TestReadRejectsOtherSchemas(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "outcome.json")
+	os.WriteFile(p, []byte(`{"schema":"zerodrop.outcome/v0"}`), 0o644)
+	if _, err := Read(p); err == nil || !strings.Contains(err.Error(), "zerodrop.outcome/v1") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,22 @@
+package reports
+
+import (
+	"testing"
+	"time"
+
+	"github.com/zerodrop/zerodrop/load"
+)
+
+func TestMeasureWindow(t *testing.T) {
+	t0 := time.Now()
+	recs := []load.Record{
+		{Path: "nodeport", Start: t0.Add(-time.Second), Class: load.Reset},
+		{Path: "nodeport", Start: t0, Class: load.OK},
+		{Path: "nodeport", Start: t0.Add(time.Second), Class: load.EOF},
+		{Path: "ingress", Start: t0.Add(time.Second), Class: load.OK},
+	}
+	w := MeasureWindow(recs, t0)
+	if w.Sent() != 3 || w.Failed() != 1 || w.Warmup != 1 || w.Summary() != "nodeport: 1 of 2 failed (eof 1)" {
+		t.Fatalf("%+v %q", w, w.Summary())
+	}
+}
