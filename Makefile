@@ -61,6 +61,10 @@ unit:
 test: cluster-up
 	$(GO) test -count=1 -timeout 40m ./...
 
+## bench: load engine benchmarks (see docs/benchmarks.md)
+bench:
+	$(GO) run ./internal/cmd/loadbench
+
 vet:
 	$(GO) vet ./...
 
