@@ -16,7 +16,7 @@ CLUSTER ?= zerodrop
 OUT ?= $(CURDIR)/out/$(shell date -u +%Y%m%d-%H%M%S)
 LABELS ?= gating
 
-.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e bench vet clean
+.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e bench bench-load vet clean
 
 all: build
 
@@ -39,7 +39,7 @@ cluster: cluster-up
 	$(GO) test -count=1 -run 'TestCluster' ./kind/... -v -timeout 15m
 
 cluster-up: images
-	$(BIN)/zerodrop up --name $(CLUSTER) --mode $(MODE)
+	$(BIN)/zerodrop up --name $(CLUSTER) --mode $(MODE) --verify
 
 cluster-down: build
 	$(BIN)/zerodrop down --name $(CLUSTER)
@@ -62,7 +62,7 @@ test: cluster-up
 	$(GO) test -count=1 -timeout 40m ./...
 
 ## bench: load engine benchmarks (see docs/benchmarks.md)
-bench:
+bench bench-load:
 	$(GO) run ./internal/cmd/loadbench
 
 vet:

@@ -54,10 +54,14 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		envInfo.KubernetesVersion = v.GitVersion
 	}
 	if res, err := factory.LastResult(factory.DefaultCacheDir()); err == nil && mode == kind.Airgapped {
+		// every image the air-gapped node holds, and the versions they were built from
 		envInfo.KindVersion = res.KindVersion
-		if envInfo.NodeImage == "" {
-			envInfo.NodeImage = res.NodeImage
+		for tag := range res.Images {
+			envInfo.Images[tag] = "built by the image factory"
 		}
+		v := res.Versions
+		envInfo.Images["versions"] = fmt.Sprintf("kubernetes %s, etcd %s, coredns %s, containerd %s, crictl %s, cni-plugins %s, debian %s",
+			v.Kubernetes, v.Etcd, v.CoreDNS, v.Containerd, v.Crictl, v.CNIPlugins, v.Suite)
 	}
 	nodePort := kind.DefaultPortMappings[0]
 	rt = suites.Runtime{Client: cs, Dynamic: dyn, Image: image, NodePort: nodePort.ContainerPort,

@@ -2,10 +2,12 @@ package app
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/zerodrop/zerodrop/fixtures"
 	"github.com/zerodrop/zerodrop/kind"
 	"github.com/zerodrop/zerodrop/kind/factory"
 )
@@ -50,7 +52,7 @@ func (f *clusterFlags) resolve(cmd *cobra.Command, g *globals) (kind.Spec, kind.
 
 func newUpCmd(g *globals) *cobra.Command {
 	var f clusterFlags
-	var recreate bool
+	var recreate, verify bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -65,6 +67,28 @@ func newUpCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if verify {
+				wd, err := os.Getwd()
+				if err != nil {
+					return err
+				}
+				src, err := fixtures.SourceDir(wd)
+				if err != nil {
+					return fmt.Errorf("--verify builds the fixture image from the zerodrop source tree: %w", err)
+				}
+				img, err := fixtures.BuildImage(cmd.Context(), src, f.cacheDir, "zerodrop-fixture")
+				if err != nil {
+					return err
+				}
+				if err := c.LoadImages(cmd.Context(), map[string]string{img.Tag: img.Archive}); err != nil {
+					return err
+				}
+				tc, err := c.CheckTraffic(cmd.Context(), img.Tag, false)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "traffic verified: NodePort 127.0.0.1 answered from %d pods on %d workers, pod-to-pod across nodes and CoreDNS work\n", len(tc.Answers), len(tc.Pods))
+			}
 			verb := "created"
 			if c.Reused {
 				verb = "reused"
@@ -76,6 +100,7 @@ func newUpCmd(g *globals) *cobra.Command {
 	f.add(cmd)
 	cmd.Flags().BoolVar(&recreate, "recreate", false, "delete a same-named cluster that is unhealthy or does not match, instead of failing")
 	cmd.Flags().DurationVar(&timeout, "ready-timeout", 5*time.Minute, "how long the cluster may take to become ready")
+	cmd.Flags().BoolVar(&verify, "verify", false, "after ready, prove traffic: a fixture pod per worker behind a NodePort answers on 127.0.0.1, pod-to-pod across nodes, CoreDNS")
 	return cmd
 }
 
