@@ -1,0 +1,306 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// The in-cluster protocol. A load generator inside the cluster (for the
+// ClusterIP path) runs the same engine behind an HTTP API; the harness reaches
+// it through the API server's pod proxy:
+//
+//	POST /start   {"plan":..., "targets":[...]}   409 if a run exists
+//	POST /stop                                     ends scheduling
+//	GET  /records?from=N                           JSON lines from record N on, following until the run ends
+//	GET  /result                                   the Result once done (202 while running)
+//	GET  /healthz
+//
+// /records can be resumed at any offset, so a broken stream loses nothing.
+
+// StartRequest is the body of POST /start.
+type StartRequest struct {
+	Plan    Plan     `json:"plan"`
+	Targets []Target `json:"targets"`
+}
+
+// Server runs loads for remote callers.
+type Server struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	load    *Load
+	lines   [][]byte // encoded records, in arrival order
+	done    bool
+	result  *Result
+	lastErr error
+}
+
+// NewServer returns a server with no run.
+func NewServer() *Server {
+	s := &Server{}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+// Handler serves the protocol.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /start", s.start)
+	mux.HandleFunc("POST /stop", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		l := s.load
+		s.mu.Unlock()
+		if l == nil {
+			http.Error(w, "no run", http.StatusConflict)
+			return
+		}
+		l.Stop()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /records", s.records)
+	mux.HandleFunc("GET /result", s.resultHandler)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	return mux
+}
+
+func (s *Server) start(w http.ResponseWriter, r *http.Request) {
+	var req StartRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, "start: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.load != nil {
+		http.Error(w, "a run exists; start a new load generator for another", http.StatusConflict)
+		return
+	}
+	sink := SinkFunc(func(rec Record) error {
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.lines = append(s.lines, b)
+		s.mu.Unlock()
+		s.cond.Broadcast()
+		return nil
+	})
+	l, err := Start(context.Background(), req.Plan, req.Targets, sink)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.load = l
+	go func() {
+		res, err := l.Wait()
+		s.mu.Lock()
+		s.result, s.lastErr, s.done = res, err, true
+		s.mu.Unlock()
+		s.cond.Broadcast()
+	}()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *Server) records(w http.ResponseWriter, r *http.Request) {
+	from, _ := strconv.Atoi(r.URL.Query().Get("from"))
+	if from < 0 {
+		from = 0
+	}
+	fl, _ := w.(http.Flusher)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	// wake the waiter when the client goes away
+	stop := context.AfterFunc(r.Context(), func() { s.cond.Broadcast() })
+	defer stop()
+	for {
+		s.mu.Lock()
+		for from >= len(s.lines) && !s.done && r.Context().Err() == nil {
+			s.cond.Wait()
+		}
+		batch := s.lines[min(from, len(s.lines)):]
+		done := s.done
+		s.mu.Unlock()
+		if r.Context().Err() != nil {
+			return
+		}
+		for _, b := range batch {
+			w.Write(b)
+			w.Write([]byte{'\n'})
+		}
+		from += len(batch)
+		if fl != nil {
+			fl.Flush()
+		}
+		if done && len(batch) == 0 {
+			return
+		}
+	}
+}
+
+func (s *Server) resultHandler(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.load == nil:
+		http.Error(w, "no run", http.StatusNotFound)
+	case !s.done:
+		w.WriteHeader(http.StatusAccepted)
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		if s.lastErr != nil {
+			w.Header().Set("X-Zerodrop-Error", s.lastErr.Error())
+		}
+		json.NewEncoder(w).Encode(s.result)
+	}
+}
+
+// Remote drives a load generator through its HTTP API.
+type Remote struct {
+	// Base is the generator's URL, e.g. the API server's pod proxy URL.
+	Base   string
+	Client *http.Client
+}
+
+// Start begins a run on the generator.
+func (c Remote) Start(ctx context.Context, plan Plan, targets []Target) error {
+	body, _ := json.Marshal(StartRequest{Plan: plan, Targets: targets})
+	return c.post(ctx, "/start", body)
+}
+
+// Stop ends scheduling on the generator.
+func (c Remote) Stop(ctx context.Context) error { return c.post(ctx, "/stop", nil) }
+
+func (c Remote) post(ctx context.Context, path string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Base+path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("load: remote: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("load: remote %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("load: remote %s: %s: %s", path, resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+// Follow streams every record into sink, resuming after a broken stream at
+// the next record, until the run ends. It returns how many records it saw.
+func (c Remote) Follow(ctx context.Context, sink Sink) (int, error) {
+	n, failures := 0, 0
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/records?from=%d", c.Base, n), nil)
+		if err != nil {
+			return n, fmt.Errorf("load: remote: %w", err)
+		}
+		resp, err := c.Client.Do(req)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		if err != nil {
+			if failures++; failures > 30 || ctx.Err() != nil {
+				return n, fmt.Errorf("load: remote records from %d: %w", n, err)
+			}
+			time.Sleep(time.Second)
+			continue
+		}
+		complete := true
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			var rec Record
+			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+				complete = false // a cut line: resume at it
+				break
+			}
+			if err := sink.Write(rec); err != nil {
+				resp.Body.Close()
+				return n, err
+			}
+			n++
+		}
+		if sc.Err() != nil {
+			complete = false
+		}
+		resp.Body.Close()
+		if complete {
+			// the server ends the stream only when the run is done; make sure
+			done, err := c.done(ctx)
+			if err == nil && done {
+				return n, nil
+			}
+		}
+		if failures++; failures > 30 || ctx.Err() != nil {
+			return n, fmt.Errorf("load: remote records stream kept breaking at %d", n)
+		}
+	}
+}
+
+func (c Remote) done(ctx context.Context) (bool, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+"/result", nil)
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode == http.StatusOK, nil
+}
+
+// Result fetches the finished run's result.
+func (c Remote) Result(ctx context.Context) (*Result, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+"/result", nil)
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("load: remote result: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("load: remote result: %s", resp.Status)
+	}
+	var r Result
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return nil, fmt.Errorf("load: remote result: %w", err)
+	}
+	if e := resp.Header.Get("X-Zerodrop-Error"); e != "" {
+		return &r, errors.New("load: remote: " + e)
+	}
+	return &r, nil
+}
+
+// Merge combines results of runs over disjoint paths (the host's and the
+// in-cluster generator's) into one: the run is valid only if every part is.
+func Merge(parts ...*Result) *Result {
+	out := &Result{Paths: map[string]*PathStats{}, Valid: true}
+	for i, p := range parts {
+		if p == nil {
+			continue
+		}
+		if i == 0 || p.Started.Before(out.Started) {
+			out.Started = p.Started
+		}
+		if p.Ended.After(out.Ended) {
+			out.Ended = p.Ended
+		}
+		out.Plan = p.Plan
+		out.Targets = append(out.Targets, p.Targets...)
+		for k, v := range p.Paths {
+			out.Paths[k] = v
+		}
+		out.Invalid = append(out.Invalid, p.Invalid...)
+		out.Valid = out.Valid && p.Valid
+	}
+	return out
+}
