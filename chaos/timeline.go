@@ -11,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -80,13 +82,17 @@ func (t *Timeline) AppReports() map[string]server.Event {
 	return out
 }
 
-// Record watches the namespace's pods and EndpointSlices and the cluster's
-// nodes, and follows each fixture container's log, until ctx ends. It returns
-// once the informers have synced.
-func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns string) error {
+// Record watches the namespace's pods that match selector (the workload's:
+// a load generator in the same namespace is not the workload), its
+// EndpointSlices and the cluster's nodes, and follows each fixture
+// container's log, until ctx ends. It returns once the informers have synced.
+func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns string, selector map[string]string) error {
+	sel := labels.SelectorFromSet(selector).String()
 	nsf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
+	podf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel }))
 	all := informers.NewSharedInformerFactory(cs, 0)
-	pods := nsf.Core().V1().Pods().Informer()
+	pods := podf.Core().V1().Pods().Informer()
 	slices := nsf.Discovery().V1().EndpointSlices().Informer()
 	nodes := all.Core().V1().Nodes().Informer()
 	w := &watcher{t: t, cs: cs, ctx: ctx, following: map[string]bool{}, endpoints: map[string]string{}}
@@ -127,6 +133,7 @@ func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns strin
 		return fmt.Errorf("chaos: timeline: %w", err)
 	}
 	nsf.Start(ctx.Done())
+	podf.Start(ctx.Done())
 	all.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, slices.HasSynced, nodes.HasSynced) {
 		return fmt.Errorf("chaos: timeline: informers did not sync")

@@ -18,13 +18,17 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/utils/ptr"
 
 	"github.com/zerodrop/zerodrop/chaos"
 	"github.com/zerodrop/zerodrop/fixtures"
@@ -57,6 +61,8 @@ type Runtime struct {
 	Client        kubernetes.Interface
 	Dynamic       dynamic.Interface
 	Image         string            // the fixture image, present on every node
+	LoadgenImage  string            // the in-cluster load generator image, for the clusterip path
+	RESTConfig    *rest.Config      // reaches the generator through the API server\'s pod proxy
 	Entry         map[string]string // path label -> base URL on 127.0.0.1
 	NodePort      int32
 	OutDir        string
@@ -144,16 +150,21 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 	tl.OnEvent = func(e chaos.Event) { tlMu.Lock(); enc.Encode(e); tlMu.Unlock() }
 	tctx, stopTimeline := context.WithCancel(ctx)
 	defer stopTimeline()
-	if err := tl.Record(tctx, rt.Client, ns); err != nil {
+	if err := tl.Record(tctx, rt.Client, ns, env.Target.Selector); err != nil {
 		return err
 	}
 	env.Note = tl.Note
 
 	var targets []load.Target
+	inCluster := false
 	for _, p := range s.Paths {
+		if p == ClusterIPPath {
+			inCluster = true
+			continue
+		}
 		base, ok := rt.Entry[p]
 		if !ok {
-			return fmt.Errorf("suites: path %q has no entry point (have %v)", p, keys(rt.Entry))
+			return fmt.Errorf("suites: path %q has no entry point (have %v and %s)", p, keys(rt.Entry), ClusterIPPath)
 		}
 		targets = append(targets, load.Target{Path: p, URL: base + "/"})
 	}
@@ -161,9 +172,10 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 	if err != nil {
 		return err
 	}
+	defer sink.Close()
 	var failures []load.Record
 	var fmu sync.Mutex
-	l, err := load.Start(ctx, s.Plan, targets, load.SinkFunc(func(r load.Record) error {
+	tracker := load.NewTracker(load.SinkFunc(func(r load.Record) error {
 		if r.Class.Failed() {
 			fmu.Lock()
 			failures = append(failures, r)
@@ -171,21 +183,63 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 		}
 		return sink.Write(r)
 	}))
-	if err != nil {
-		sink.Close()
-		return err
+
+	// the clusterip path: an in-cluster generator on the control-plane node,
+	// which no worker drain or eviction touches
+	var remote *load.Remote
+	followed := make(chan error, 1)
+	if inCluster {
+		r, err := rt.startLoadgen(ctx, ns, s.Plan, tracker)
+		if err != nil {
+			return err
+		}
+		remote = r
+		go func() { _, err := remote.Follow(context.WithoutCancel(ctx), tracker); followed <- err }()
 	}
-	defer l.Stop()
-	tl.Note("load_start", fmt.Sprintf("%d rps per path, keep-alive %v", s.Plan.Rate, s.Plan.KeepAlive))
+	var l *load.Load
+	if len(targets) > 0 {
+		if l, err = load.Start(ctx, s.Plan, targets, tracker); err != nil {
+			if remote != nil {
+				remote.Stop(context.Background())
+			}
+			return err
+		}
+	}
+	stopLoad := func() (*load.Result, error) {
+		var parts []*load.Result
+		if l != nil {
+			l.Stop()
+			res, err := l.Wait()
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, res)
+		}
+		if remote != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := remote.Stop(sctx); err != nil {
+				return nil, err
+			}
+			if err := <-followed; err != nil {
+				return nil, err
+			}
+			res, err := remote.Result(sctx)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, res)
+		}
+		return load.Merge(parts...), nil
+	}
+	tl.Note("load_start", fmt.Sprintf("%d rps per path, keep-alive %v, paths %v", s.Plan.Rate, s.Plan.KeepAlive, s.Paths))
 
 	// ready: clean traffic on every path, to every pod
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	unreached, err := warm(wctx, l, rt.Client, env, s.Paths)
+	unreached, err := warm(wctx, tracker, rt.Client, env, s.Paths)
 	cancel()
 	if err != nil {
-		l.Stop()
-		l.Wait()
-		sink.Close()
+		stopLoad()
 		return err
 	}
 	warmAt := time.Now()
@@ -200,8 +254,7 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 		case <-ctx.Done():
 		}
 	}
-	l.Stop()
-	res, lerr := l.Wait()
+	res, lerr := stopLoad()
 	tl.Note("load_stop", "")
 	if cerr := sink.Close(); cerr != nil && lerr == nil {
 		lerr = cerr
@@ -236,14 +289,14 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 // warm waits until every path answered 50 in a row and every ready pod
 // answered on every path. It returns the pods that never answered (with a
 // nil error: that makes the run invalid, not an error).
-func warm(ctx context.Context, l *load.Load, cs kubernetes.Interface, env chaos.Env, paths []string) ([]string, error) {
-	if err := l.WaitWarm(ctx, 50); err != nil {
+func warm(ctx context.Context, l *load.Tracker, cs kubernetes.Interface, env chaos.Env, paths []string) ([]string, error) {
+	if err := l.WaitWarm(ctx, paths, 50); err != nil {
 		return nil, err
 	}
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
-		ps, err := cs.CoreV1().Pods(env.Target.Namespace).List(ctx, metav1.ListOptions{})
+		ps, err := cs.CoreV1().Pods(env.Target.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(env.Target.Selector).String()})
 		if err != nil {
 			return nil, err
 		}
@@ -268,6 +321,65 @@ func warm(ctx context.Context, l *load.Load, cs kubernetes.Interface, env chaos.
 	}
 }
 
+// ClusterIPPath is the path driven from inside the cluster to the workload's ClusterIP Service.
+const ClusterIPPath = "clusterip"
+
+// startLoadgen runs the in-cluster generator on the control-plane node, waits
+// until it answers through the API server's pod proxy, and starts the load
+// against the workload's ClusterIP Service by name.
+func (rt Runtime) startLoadgen(ctx context.Context, ns string, plan load.Plan, _ load.Sink) (*load.Remote, error) {
+	if rt.LoadgenImage == "" || rt.RESTConfig == nil {
+		return nil, fmt.Errorf("suites: the %s path needs the load generator image and a REST config", ClusterIPPath)
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "loadgen", Namespace: ns, Labels: map[string]string{"app.kubernetes.io/name": "zerodrop-loadgen"}},
+		Spec: corev1.PodSpec{
+			NodeSelector:                  map[string]string{"node-role.kubernetes.io/control-plane": ""},
+			Tolerations:                   []corev1.Toleration{{Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+			TerminationGracePeriodSeconds: ptr.To[int64](1),
+			AutomountServiceAccountToken:  ptr.To(false),
+			Containers: []corev1.Container{{
+				Name: "loadgen", Image: rt.LoadgenImage, ImagePullPolicy: corev1.PullIfNotPresent,
+				Args:  []string{"--listen", ":8081"},
+				Ports: []corev1.ContainerPort{{ContainerPort: 8081}},
+				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8081)}},
+					PeriodSeconds: 1},
+				SecurityContext: &corev1.SecurityContext{RunAsNonRoot: ptr.To(true), AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
+					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+			}},
+		},
+	}
+	if _, err := rt.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		return nil, fmt.Errorf("suites: load generator: %w", err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		p, err := rt.Client.CoreV1().Pods(ns).Get(ctx, "loadgen", metav1.GetOptions{})
+		return err == nil && podReadyCond(p), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("suites: load generator not ready: %w", err)
+	}
+	hc, err := rest.HTTPClientFor(rt.RESTConfig)
+	if err != nil {
+		return nil, fmt.Errorf("suites: %w", err)
+	}
+	r := &load.Remote{Base: strings.TrimSuffix(rt.RESTConfig.Host, "/") + "/api/v1/namespaces/" + ns + "/pods/loadgen:8081/proxy", Client: hc}
+	target := load.Target{Path: ClusterIPPath, URL: fmt.Sprintf("http://web.%s.svc.cluster.local:%d/", ns, fixtures.Port)}
+	if err := r.Start(ctx, plan, []load.Target{target}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func podReadyCond(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
 // serverCounts gathers each pod's own count: exited pods from their last
 // lifecycle report, live pods from /stats through the API server's proxy.
 func (rt Runtime) serverCounts(ctx context.Context, ns string, env chaos.Env, tl *chaos.Timeline) (map[string]map[string]int64, []string) {
@@ -275,7 +387,7 @@ func (rt Runtime) serverCounts(ctx context.Context, ns string, env chaos.Env, tl
 	for pod, e := range tl.AppReports() {
 		perPod[pod] = e.Counts
 	}
-	live, err := rt.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	live, err := rt.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(env.Target.Selector).String()})
 	if err == nil {
 		for _, p := range live.Items {
 			if _, done := perPod[p.Name]; done {

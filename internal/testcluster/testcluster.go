@@ -41,6 +41,11 @@ func Get(ctx context.Context, log *slog.Logger) (*kind.Cluster, error) {
 
 // FixtureImage builds the fixture server image and loads it into every node.
 func FixtureImage(ctx context.Context, c *kind.Cluster) (string, error) {
+	return Image(ctx, c, "zerodrop-fixture")
+}
+
+// Image builds cmd/<name> of the source tree into an image and loads it into every node.
+func Image(ctx context.Context, c *kind.Cluster, name string) (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -49,7 +54,7 @@ func FixtureImage(ctx context.Context, c *kind.Cluster) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	img, err := fixtures.BuildImage(ctx, src, factory.DefaultCacheDir(), "zerodrop-fixture")
+	img, err := fixtures.BuildImage(ctx, src, factory.DefaultCacheDir(), name)
 	if err != nil {
 		return "", err
 	}

@@ -39,6 +39,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	image, err := testcluster.FixtureImage(ctx, c)
 	Expect(err).NotTo(HaveOccurred())
+	loadgen, err := testcluster.Image(ctx, c, "zerodrop-loadgen")
+	Expect(err).NotTo(HaveOccurred())
 	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
 	Expect(err).NotTo(HaveOccurred())
 	dyn, err := dynamic.NewForConfig(c.Client.RESTConfig())
@@ -49,7 +51,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	}
 	mode, _ := kind.ResolveMode(ctx, kind.Auto)
 	envInfo := reports.Environment{Mode: string(mode), Cluster: c.Spec.Name, NodeImage: c.Spec.NodeImage, KubeProxyMode: c.Spec.KubeProxyMode,
-		Images: map[string]string{"fixture": image}}
+		Images: map[string]string{"fixture": image, "loadgen": loadgen}}
 	if v, err := cs.Discovery().ServerVersion(); err == nil {
 		envInfo.KubernetesVersion = v.GitVersion
 	}
@@ -64,7 +66,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 			v.Kubernetes, v.Etcd, v.CoreDNS, v.Containerd, v.Crictl, v.CNIPlugins, v.Suite)
 	}
 	nodePort := kind.DefaultPortMappings[0]
-	rt = suites.Runtime{Client: cs, Dynamic: dyn, Image: image, NodePort: nodePort.ContainerPort,
+	rt = suites.Runtime{Client: cs, Dynamic: dyn, Image: image, LoadgenImage: loadgen, RESTConfig: c.Client.RESTConfig(), NodePort: nodePort.ContainerPort,
 		Entry:  map[string]string{"nodeport": fmt.Sprintf("http://127.0.0.1:%d", nodePort.HostPort)},
 		OutDir: out, Environment: envInfo, Log: log}
 	GinkgoWriter.Printf("outcomes in %s\n", out)
