@@ -57,9 +57,10 @@ e2e: cluster-up
 unit:
 	$(GO) test -short -count=1 ./...
 
-## test: every test; integration tests create/reuse the default cluster
+## test: every test; integration tests create/reuse the default cluster. One
+## package at a time: the integration tests share one cluster and its node ports.
 test: cluster-up
-	$(GO) test -count=1 -timeout 40m ./...
+	$(GO) test -p 1 -count=1 -timeout 40m ./...
 
 ## bench: load engine benchmarks (see docs/benchmarks.md)
 bench bench-load:

@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -151,6 +152,28 @@ func (c *Cluster) nodePortMapping() PortMapping {
 		}
 	}
 	return DefaultPortMappings[0]
+}
+
+// RetryWhilePortAllocated calls create until it succeeds, retrying for up to
+// a minute while the API server says a node port is still allocated: an
+// earlier scenario's Service in a namespace being deleted still holds it.
+// An object that already exists counts as created.
+func RetryWhilePortAllocated(ctx context.Context, create func() error) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		last = create()
+		switch {
+		case last == nil, apierrors.IsAlreadyExists(last):
+			return true, nil
+		case strings.Contains(last.Error(), "port is already allocated"):
+			return false, nil
+		}
+		return false, last
+	})
+	if err != nil && last != nil && err != last {
+		return fmt.Errorf("%w (last: %v)", err, last)
+	}
+	return err
 }
 
 // WaitPods waits until exactly n pods of the namespace are Ready and none terminating.

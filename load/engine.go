@@ -55,7 +55,6 @@ type Load struct {
 	mu        sync.Mutex
 	stats     map[string]*PathStats
 	starts    map[string][]int64 // path -> start unix nanos by seq
-	streak    map[string]int     // consecutive OK per path
 	sinkErr   error
 	attackers []*vegeta.Attacker
 	wg        sync.WaitGroup
@@ -75,7 +74,7 @@ func Start(ctx context.Context, plan Plan, targets []Target, sink Sink) (*Load, 
 		sink = SinkFunc(func(Record) error { return nil })
 	}
 	l := &Load{plan: plan, targets: targets, sink: sink, started: time.Now(), stats: map[string]*PathStats{},
-		starts: map[string][]int64{}, streak: map[string]int{}, done: make(chan struct{})}
+		starts: map[string][]int64{}, done: make(chan struct{})}
 	du := plan.Duration
 	if du == 0 {
 		du = plan.MaxDuration
@@ -181,11 +180,6 @@ func (l *Load) record(path string, results <-chan *vegeta.Result, conns *sync.Ma
 		}
 		st[rec.Seq] = rec.Start.UnixNano()
 		l.starts[path] = st
-		if rec.Class == OK {
-			l.streak[path]++
-		} else {
-			l.streak[path] = 0
-		}
 		l.mu.Unlock()
 	}
 }
@@ -220,50 +214,6 @@ func (l *Load) Snapshot() map[string][2]int {
 		out[p] = [2]int{s.Sent, s.FailedAll}
 	}
 	return out
-}
-
-// Pods returns, per path, the pods that have answered so far.
-func (l *Load) Pods() map[string]map[string]int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := map[string]map[string]int{}
-	for p, s := range l.stats {
-		m := map[string]int{}
-		for k, v := range s.Pods {
-			m[k] = v
-		}
-		out[p] = m
-	}
-	return out
-}
-
-// WaitWarm returns once every path has answered n requests in a row: clean
-// traffic on every path before a disruption starts.
-func (l *Load) WaitWarm(ctx context.Context, n int) error {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for {
-		l.mu.Lock()
-		warm, state := true, []string{}
-		for _, tg := range l.targets {
-			s := l.streak[tg.Path]
-			if s < n {
-				warm = false
-			}
-			state = append(state, fmt.Sprintf("%s %d/%d ok in a row (%d failed so far)", tg.Path, s, n, l.stats[tg.Path].FailedAll))
-		}
-		l.mu.Unlock()
-		if warm {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("load: not warm: %s: %w", strings.Join(state, "; "), ctx.Err())
-		case <-l.done:
-			return fmt.Errorf("load: ended before it was warm: %s", strings.Join(state, "; "))
-		case <-t.C:
-		}
-	}
 }
 
 // maxStall is the longest a request may start behind its schedule before the

@@ -270,20 +270,21 @@ func TestWaitWarm(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	l, err := Start(context.Background(), Plan{Rate: 100, MaxDuration: 5 * time.Second}, []Target{{Path: "a", URL: srv.URL}}, nil)
+	tr := NewTracker(nil)
+	l, err := Start(context.Background(), Plan{Rate: 100, MaxDuration: 5 * time.Second}, []Target{{Path: "a", URL: srv.URL}}, tr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	if err := l.WaitWarm(ctx, 10); err == nil || !strings.Contains(err.Error(), "a 0/10") {
+	if err := tr.WaitWarm(ctx, []string{"a"}, 10); err == nil || !strings.Contains(err.Error(), "a 0/10") {
 		t.Fatalf("failing path must not be warm: %v", err)
 	}
 	cancel()
 	fail.Store(false)
 	ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := l.WaitWarm(ctx, 10); err != nil {
+	if err := tr.WaitWarm(ctx, []string{"a"}, 10); err != nil {
 		t.Fatal(err)
 	}
 }

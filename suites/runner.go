@@ -34,6 +34,7 @@ import (
 	"github.com/zerodrop/zerodrop/fixtures"
 	"github.com/zerodrop/zerodrop/fixtures/server"
 	"github.com/zerodrop/zerodrop/internal/phase"
+	"github.com/zerodrop/zerodrop/kind"
 	"github.com/zerodrop/zerodrop/load"
 	"github.com/zerodrop/zerodrop/reports"
 )
@@ -456,17 +457,9 @@ func (rt Runtime) apply(ctx context.Context, objs []runtime.Object) error {
 		if err != nil {
 			return fmt.Errorf("suites: %s is not served by this cluster (is its CRD installed?): %w", gvk, err)
 		}
-		// a NodePort still held by an earlier scenario's namespace (being
-		// deleted, or left by an interrupted run) is released within a minute
-		err = wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
+		err = kind.RetryWhilePortAllocated(ctx, func() error {
 			_, err := dyn.Resource(m.Resource).Namespace(u.GetNamespace()).Create(ctx, u, metav1.CreateOptions{FieldManager: "zerodrop"})
-			switch {
-			case err == nil, apierrors.IsAlreadyExists(err):
-				return true, nil
-			case strings.Contains(err.Error(), "port is already allocated"):
-				return false, nil
-			}
-			return false, err
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("suites: create %s %s: %w", gvk.Kind, u.GetName(), err)

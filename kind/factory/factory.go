@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/zerodrop/zerodrop/internal/phase"
+	"github.com/zerodrop/zerodrop/kind/imagetar"
 )
 
 // Options configure a build. The zero value builds Default into
@@ -178,18 +178,7 @@ func key(parts ...any) string {
 }
 
 // fileDigest hashes a file's content.
-func fileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+var fileDigest = imagetar.FileDigest
 
 func sourceDateEpoch() time.Time {
 	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {

@@ -10,6 +10,8 @@ package imagetar
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -219,6 +221,21 @@ func LayerTar(files []File, mtime time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("imagetar: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// FileDigest is the hex sha256 of a file's content: the cache key of a
+// binary or archive that goes into an image.
+func FileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func orMode(m, def int64) int64 {
