@@ -51,7 +51,8 @@ e2e: cluster-up
 		-ginkgo.label-filter='$(LABELS)' \
 		-ginkgo.junit-report=$(OUT)/junit.xml -ginkgo.json-report=$(OUT)/ginkgo.json || rc=$$?; \
 	$(BIN)/zerodrop report $(OUT) --out $(OUT)/report.md && cat $(OUT)/report.md | sed -n '1,/^## Scenarios/p'; \
-	echo "outcomes, records, timelines, JUnit and report.md in $(OUT)"; exit $$rc
+	$(BIN)/zerodrop report $(OUT) --out $(OUT)/report.html; \
+	echo "outcomes, records, timelines, JUnit, report.md and report.html in $(OUT)"; exit $$rc
 
 ## unit: tests that need no cluster
 unit:

@@ -150,6 +150,14 @@ func Attach(spec Spec, log *slog.Logger) (*Cluster, error) {
 		return nil, fmt.Errorf("kind: no cluster %q (create it with `zerodrop up` or `make cluster`)", spec.Name)
 	}
 	c := &Cluster{Spec: spec, Provider: p, log: log, Reused: true}
+	if c.Spec.NodeImage == "" {
+		// what the running nodes use, for the outcome's environment
+		if ns, err := p.ListNodes(spec.Name); err == nil && len(ns) > 0 {
+			if out, err := kindexec.Output(kindexec.Command("docker", "inspect", "--format", "{{.Config.Image}}", ns[0].String())); err == nil {
+				c.Spec.NodeImage = strings.TrimSpace(string(out))
+			}
+		}
+	}
 	return c, c.connect()
 }
 

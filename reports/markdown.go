@@ -44,7 +44,10 @@ func LoadDirs(dirs ...string) ([]*Outcome, error) {
 // Markdown renders outcomes as a matrix profile × disruption with a verdict and
 // failure count per path in each cell, the scenario details, and what to
 // change — fit for a CI step summary or a pull-request comment. Pure.
-func Markdown(outs []*Outcome) string {
+func Markdown(outs []*Outcome) string { return MarkdownWithChanges(outs, nil) }
+
+// MarkdownWithChanges is Markdown plus a section comparing the run with a baseline.
+func MarkdownWithChanges(outs []*Outcome, changes []Change) string {
 	var b strings.Builder
 	asExpected := 0
 	for _, o := range outs {
@@ -100,6 +103,21 @@ func Markdown(outs []*Outcome) string {
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
 	b.WriteString("\n✅ as expected (zero failures, or a negative control that failed as it must) · ❌ not as expected · ⚠️ no evidence (invalid run or error)\n\n")
+
+	if changes != nil {
+		b.WriteString("## Compared with the baseline\n\n")
+		if len(changes) == 0 {
+			b.WriteString("No cell changed.\n")
+		}
+		for _, c := range changes {
+			m := "·"
+			if c.Worse {
+				m = "⬇️ worse:"
+			}
+			fmt.Fprintf(&b, "- %s **%s**: %s\n", m, c.Scenario, c.What)
+		}
+		b.WriteString("\n")
+	}
 
 	// what to change
 	b.WriteString("## What to change\n\n")

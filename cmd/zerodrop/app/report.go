@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -10,11 +11,11 @@ import (
 )
 
 func newReportCmd(g *globals) *cobra.Command {
-	var out string
+	var out, baseline, format string
 	var failOnUnexpected bool
 	cmd := &cobra.Command{
 		Use:   "report DIR...",
-		Short: "Render outcomes on disk as a Markdown matrix (profile × disruption × path); needs no cluster",
+		Short: "Render outcomes on disk as a Markdown or self-contained HTML report (profile × disruption × path); needs no cluster",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, dirs []string) error {
 			for _, d := range dirs {
@@ -26,11 +27,42 @@ func newReportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			md := reports.Markdown(outs)
+			var changes []reports.Change
+			if baseline != "" {
+				base, err := reports.LoadDirs(baseline)
+				if err != nil {
+					return badInput(fmt.Errorf("report: --baseline: %w", err))
+				}
+				changes = reports.Compare(base, outs)
+			}
+			if format == "" {
+				format = "md"
+				if strings.HasSuffix(out, ".html") {
+					format = "html"
+				}
+			}
+			var text string
+			switch format {
+			case "md", "markdown":
+				text = reports.MarkdownWithChanges(outs, changes)
+			case "html":
+				if text, err = reports.HTML(outs, changes); err != nil {
+					return err
+				}
+			default:
+				return badInput(fmt.Errorf("report: --format %q: use md or html", format))
+			}
 			if out == "" || out == "-" {
-				fmt.Fprint(g.stdout, md)
-			} else if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+				fmt.Fprint(g.stdout, text)
+			} else if err := os.WriteFile(out, []byte(text), 0o644); err != nil {
 				return fmt.Errorf("report: %w", err)
+			}
+			if baseline != "" && failOnUnexpected {
+				for _, c := range changes {
+					if c.Worse {
+						return fmt.Errorf("report: worse than the baseline: %s: %s", c.Scenario, c.What)
+					}
+				}
 			}
 			if failOnUnexpected {
 				for _, o := range outs {
@@ -43,6 +75,8 @@ func newReportCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "write the report to this file (default: stdout)")
-	cmd.Flags().BoolVar(&failOnUnexpected, "fail", false, "exit non-zero when any verdict is not as expected")
+	cmd.Flags().BoolVar(&failOnUnexpected, "fail", false, "exit non-zero when any verdict is not as expected (or, with --baseline, any cell got worse)")
+	cmd.Flags().StringVar(&baseline, "baseline", "", "compare with the outcomes of an earlier run, cell by cell, and flag what got worse")
+	cmd.Flags().StringVar(&format, "format", "", "md or html (default: html when --out ends in .html, else md)")
 	return cmd
 }
