@@ -32,6 +32,7 @@ import (
 
 	"github.com/zerodrop/zerodrop/chaos"
 	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/fixtures/ingress"
 	"github.com/zerodrop/zerodrop/fixtures/server"
 	"github.com/zerodrop/zerodrop/internal/phase"
 	"github.com/zerodrop/zerodrop/kind"
@@ -59,11 +60,13 @@ func (s Scenario) ID() string {
 
 // Runtime is what scenarios run against.
 type Runtime struct {
-	Client        kubernetes.Interface
-	Dynamic       dynamic.Interface
-	Image         string            // the fixture image, present on every node
-	LoadgenImage  string            // the in-cluster load generator image, for the clusterip path
-	RESTConfig    *rest.Config      // reaches the generator through the API server\'s pod proxy
+	Client       kubernetes.Interface
+	Dynamic      dynamic.Interface
+	Image        string       // the fixture image, present on every node
+	LoadgenImage string       // the in-cluster load generator image, for the clusterip path
+	RESTConfig   *rest.Config // reaches the generator through the API server's pod proxy
+	// Ingress serves the ingress and gateway paths (nil: those paths are not available).
+	Ingress       ingress.Controller
 	Entry         map[string]string // path label -> base URL on 127.0.0.1
 	NodePort      int32
 	OutDir        string
@@ -118,7 +121,19 @@ func (rt Runtime) Run(ctx context.Context, s Scenario) (*reports.Outcome, error)
 }
 
 func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *reports.Outcome, log *slog.Logger) error {
-	objs, err := fixtures.Render(s.Workload, s.Profile, fixtures.Options{Namespace: ns, Image: rt.Image, NodePort: rt.NodePort, PDBMaxUnavailable: 1})
+	opts := fixtures.Options{Namespace: ns, Image: rt.Image, NodePort: rt.NodePort, PDBMaxUnavailable: 1}
+	for _, p := range s.Paths {
+		if (p == IngressPath || p == GatewayPath) && rt.Ingress == nil {
+			return fmt.Errorf("suites: path %q needs an ingress controller; none is installed", p)
+		}
+		switch p {
+		case IngressPath:
+			opts.IngressClass = rt.Ingress.IngressClass()
+		case GatewayPath:
+			opts.Gateway = rt.Ingress.Gateway()
+		}
+	}
+	objs, err := fixtures.Render(s.Workload, s.Profile, opts)
 	if err != nil {
 		return err
 	}
@@ -167,7 +182,11 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 		if !ok {
 			return fmt.Errorf("suites: path %q has no entry point (have %v and %s)", p, keys(rt.Entry), ClusterIPPath)
 		}
-		targets = append(targets, load.Target{Path: p, URL: base + "/"})
+		t := load.Target{Path: p, URL: base + "/"}
+		if p == IngressPath || p == GatewayPath {
+			t.Host = fixtures.Options{Namespace: ns, Name: "web"}.RouteHost()
+		}
+		targets = append(targets, t)
 	}
 	sink, err := load.CreateJSONL(filepath.Join(dir, "records.jsonl"))
 	if err != nil {
@@ -322,8 +341,14 @@ func warm(ctx context.Context, l *load.Tracker, cs kubernetes.Interface, env cha
 	}
 }
 
-// ClusterIPPath is the path driven from inside the cluster to the workload's ClusterIP Service.
-const ClusterIPPath = "clusterip"
+// The paths traffic takes. nodeport, ingress and gateway enter on 127.0.0.1;
+// clusterip is driven from inside the cluster to the workload's Service.
+const (
+	NodePortPath  = "nodeport"
+	ClusterIPPath = "clusterip"
+	IngressPath   = "ingress"
+	GatewayPath   = "gateway"
+)
 
 // startLoadgen runs the in-cluster generator on the control-plane node, waits
 // until it answers through the API server's pod proxy, and starts the load

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/fixtures/ingress"
 	"github.com/zerodrop/zerodrop/kind"
 	"github.com/zerodrop/zerodrop/kind/factory"
 )
@@ -37,6 +38,37 @@ func Get(ctx context.Context, log *slog.Logger) (*kind.Cluster, error) {
 	}
 	spec.NodeImage = img
 	return kind.Up(ctx, spec, kind.UpOptions{Log: log})
+}
+
+// Ingress installs the ingress/Gateway controller (Traefik) on the test
+// cluster: built here and loaded air-gapped, the official image online.
+func Ingress(ctx context.Context, c *kind.Cluster, log *slog.Logger) (ingress.Controller, error) {
+	mode, _ := kind.ResolveMode(ctx, kind.Auto)
+	t := ingress.Traefik{Image: "docker.io/traefik:" + ingress.TraefikVersion, Log: log}
+	for _, p := range c.Spec.PortMappings {
+		switch p.Name {
+		case "ingress":
+			t.IngressNodePort = p.ContainerPort
+		case "gateway":
+			t.GatewayNodePort = p.ContainerPort
+		}
+	}
+	if mode == kind.Airgapped {
+		img, err := ingress.BuildTraefikImage(ctx, factory.DefaultCacheDir(), log)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.LoadImages(ctx, map[string]string{img.Tag: img.Archive}); err != nil {
+			return nil, err
+		}
+		t.Image = img.Tag
+	}
+	dir, err := ingress.ModuleDir(ctx, ingress.GatewayAPIModule+"@"+ingress.GatewayAPI)
+	if err != nil {
+		return nil, err
+	}
+	t.GatewayAPIDir = dir
+	return t, t.Install(ctx, c.Client.Resources())
 }
 
 // FixtureImage builds the fixture server image and loads it into every node.

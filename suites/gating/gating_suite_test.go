@@ -41,6 +41,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	loadgen, err := testcluster.Image(ctx, c, "zerodrop-loadgen")
 	Expect(err).NotTo(HaveOccurred())
+	ctrl, err := testcluster.Ingress(ctx, c, log)
+	Expect(err).NotTo(HaveOccurred())
 	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
 	Expect(err).NotTo(HaveOccurred())
 	dyn, err := dynamic.NewForConfig(c.Client.RESTConfig())
@@ -51,7 +53,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	}
 	mode, _ := kind.ResolveMode(ctx, kind.Auto)
 	envInfo := reports.Environment{Mode: string(mode), Cluster: c.Spec.Name, NodeImage: c.Spec.NodeImage, KubeProxyMode: c.Spec.KubeProxyMode,
-		Images: map[string]string{"fixture": image, "loadgen": loadgen}}
+		Images:      map[string]string{"fixture": image, "loadgen": loadgen},
+		Controllers: map[string]string{ctrl.Name(): ctrl.Version()}}
 	if v, err := cs.Discovery().ServerVersion(); err == nil {
 		envInfo.KubernetesVersion = v.GitVersion
 	}
@@ -66,8 +69,12 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 			v.Kubernetes, v.Etcd, v.CoreDNS, v.Containerd, v.Crictl, v.CNIPlugins, v.Suite)
 	}
 	nodePort := kind.DefaultPortMappings[0]
+	entry := map[string]string{}
+	for _, m := range c.Spec.PortMappings {
+		entry[m.Name] = fmt.Sprintf("http://127.0.0.1:%d", m.HostPort)
+	}
 	rt = suites.Runtime{Client: cs, Dynamic: dyn, Image: image, LoadgenImage: loadgen, RESTConfig: c.Client.RESTConfig(), NodePort: nodePort.ContainerPort,
-		Entry:  map[string]string{"nodeport": fmt.Sprintf("http://127.0.0.1:%d", nodePort.HostPort)},
+		Entry: entry, Ingress: ctrl,
 		OutDir: out, Environment: envInfo, Log: log}
 	GinkgoWriter.Printf("outcomes in %s\n", out)
 }, NodeTimeout(15*time.Minute))
