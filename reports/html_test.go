@@ -47,7 +47,7 @@ func TestHTMLIsSelfContainedWithCharts(t *testing.T) {
 	if count(`class="marker"`) < 10 {
 		t.Fatal("timeline markers are missing")
 	}
-	if count(`class="series-ok" data-path="nodeport" data-points="[1-9]`) != 5 || count(`class="series-ok" data-path="clusterip" data-points="[1-9]`) != 5 {
+	if count(`class="series-ok" data-path="nodeport" data-points="[1-9]`) != 5 || count(`class="series-ok" data-path="gateway" data-points="[1-9]`) != 5 {
 		t.Fatal("every scenario needs an ok series per path with points")
 	}
 }

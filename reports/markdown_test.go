@@ -29,7 +29,7 @@ func TestMarkdownGolden(t *testing.T) {
 	if got != string(want) {
 		t.Fatalf("markdown differs from %s (go test ./reports -update if intended):\n%s", p, got)
 	}
-	for _, s := range []string{"# zerodrop report: PASS", "naive (control)", "❌", "nodeport 84/1029 (reset 15, eof 5, timeout 64), clusterip 84/1030 (refused 22, eof 2, timeout 60)", "preStop `sleep` of **3s**"} {
+	for _, s := range []string{"# zerodrop report: PASS", "naive (control)", "❌", "ingress 208/1183 (timeout 179, 502 29), gateway 223/1184 (timeout 196, 502 27)", "preStop `sleep` of **3s**"} {
 		if s == "❌" {
 			if strings.Contains(got, "| ❌") {
 				t.Errorf("a run where everything was as expected shows ❌")
@@ -54,7 +54,7 @@ func TestMarkdownFlagsABlindControl(t *testing.T) {
 		}
 	}
 	got := Markdown(outs)
-	if !strings.Contains(got, "# zerodrop report: FAIL") || !strings.Contains(got, "❌ nodeport 0/1029, clusterip 0/1030") || !strings.Contains(got, "the instrument is blind") {
+	if !strings.Contains(got, "# zerodrop report: FAIL") || !strings.Contains(got, "❌ nodeport 0/1183, clusterip 0/1186") || !strings.Contains(got, "the instrument is blind") {
 		t.Fatalf("a blind control must fail the report:\n%s", got)
 	}
 }

@@ -25,7 +25,7 @@ func scenario(profile string, d chaos.Disruption, newVersion string) Scenario {
 		panic(err) // presets are compiled in
 	}
 	return Scenario{Workload: fixtures.Deployment, Profile: p, Disruption: d, NewVersion: newVersion,
-		Paths: []string{"nodeport", ClusterIPPath}, Plan: GatingPlan}
+		Paths: []string{NodePortPath, ClusterIPPath, IngressPath, GatewayPath}, Plan: GatingPlan}
 }
 
 // GatingSuite is what `make e2e` runs: the recommended profile under each
