@@ -10,6 +10,7 @@ const (
 	Gating  Label = "gating"  // the CI gate: recommended profiles must drop nothing
 	Control Label = "control" // negative controls: known-bad profiles must drop requests
 	Matrix  Label = "matrix"  // the comparative matrix (slow)
+	Ingress Label = "ingress" // the same scenarios through the Ingress and Gateway API paths as well
 	Cluster Label = "cluster" // needs a cluster
 )
 

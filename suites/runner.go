@@ -51,11 +51,17 @@ type Scenario struct {
 	Plan       load.Plan
 	// Settle is how long load continues after the disruption finished.
 	Settle time.Duration
+	// Variant tells apart scenarios that differ only in their paths ("ingress").
+	Variant string
 }
 
 // ID names the scenario: profile/disruption/workload.
 func (s Scenario) ID() string {
-	return fmt.Sprintf("%s/%s/%s", s.Profile.Name, s.Disruption.Name(), strings.ToLower(string(s.Workload)))
+	id := fmt.Sprintf("%s/%s/%s", s.Profile.Name, s.Disruption.Name(), strings.ToLower(string(s.Workload)))
+	if s.Variant != "" {
+		id += "@" + s.Variant
+	}
+	return id
 }
 
 // Runtime is what scenarios run against.

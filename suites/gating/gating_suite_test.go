@@ -28,7 +28,12 @@ func TestGating(t *testing.T) {
 		t.Skip("needs a cluster")
 	}
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "zerodrop gating")
+	suiteConfig, reporterConfig := GinkgoConfiguration()
+	if suiteConfig.LabelFilter == "" {
+		// plain `go test ./...` (make test, CI) runs the gate, not every set
+		suiteConfig.LabelFilter = string(suites.Gating)
+	}
+	RunSpecs(t, "zerodrop gating", suiteConfig, reporterConfig)
 }
 
 var rt suites.Runtime
