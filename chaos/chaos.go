@@ -39,6 +39,9 @@ type Env struct {
 	Note func(what, detail string)
 	// Timeout bounds the disruption, including the wait for completion (default 5m).
 	Timeout time.Duration
+	// NodeExec runs a command on a node (kind: in the node container); nil
+	// where the disruptions that need it are not available.
+	NodeExec func(ctx context.Context, node string, args ...string) error
 }
 
 func (e Env) note(what, detail string) {
@@ -162,6 +165,27 @@ func waitReplaced(ctx context.Context, env Env, gone map[string]bool, want int) 
 			pending = append(pending, fmt.Sprintf("%d of %d pods ready", ready, want))
 		}
 		return strings.Join(pending, "; "), nil
+	})
+}
+
+// waitGone waits until none of the given pods (by UID: names may be reused) exists.
+func waitGone(ctx context.Context, env Env, before []corev1.Pod) error {
+	old := map[string]bool{}
+	for _, p := range before {
+		old[string(p.UID)] = true
+	}
+	return poll(ctx, "wait for old pods to be gone", func(ctx context.Context) (string, error) {
+		ps, err := pods(ctx, env)
+		if err != nil {
+			return "", err
+		}
+		var left []string
+		for _, p := range ps {
+			if old[string(p.UID)] || p.DeletionTimestamp != nil {
+				left = append(left, p.Name)
+			}
+		}
+		return strings.Join(left, ", "), nil
 	})
 }
 

@@ -105,3 +105,55 @@ func TestDoRecordsTimeline(t *testing.T) {
 		t.Fatalf("%v %v", err, notes)
 	}
 }
+
+func TestPreviousRevision(t *testing.T) {
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", UID: "d1", Annotations: map[string]string{revisionAnnotation: "3"}}}
+	owned := func(name, rev string) appsv1.ReplicaSet {
+		return appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{revisionAnnotation: rev},
+			OwnerReferences: []metav1.OwnerReference{{UID: "d1", Controller: ptr.To(true)}}}}
+	}
+	stranger := owned("other-5", "2")
+	stranger.OwnerReferences[0].UID = "d2"
+	rs, err := PreviousRevision(d, []appsv1.ReplicaSet{owned("web-1", "1"), owned("web-3", "3"), owned("web-2", "2"), stranger})
+	if err != nil || rs.Name != "web-2" {
+		t.Fatalf("got %v %v, want web-2", rs, err)
+	}
+	if _, err := PreviousRevision(d, []appsv1.ReplicaSet{owned("web-3", "3")}); err == nil {
+		t.Fatal("want an error when there is nothing to roll back to")
+	}
+}
+
+func TestRolloutUndoPatchesThePreviousTemplate(t *testing.T) {
+	labels := map[string]string{"app": "web"}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", UID: "d1", Annotations: map[string]string{revisionAnnotation: "2"}},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}}}
+	prev := appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "ns", Labels: labels, Annotations: map[string]string{revisionAnnotation: "1"},
+		OwnerReferences: []metav1.OwnerReference{{UID: "d1", Controller: ptr.To(true)}}}}
+	prev.Spec.Template.Labels = map[string]string{"app": "web", appsv1.DefaultDeploymentUniqueLabelKey: "abc", "zerodrop.dev/version": "v1"}
+	cs := fake.NewSimpleClientset(d, &prev)
+	var patched []byte
+	cs.PrependReactor("patch", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		patched = a.(k8stesting.PatchAction).GetPatch()
+		return true, nil, context.Canceled // stop before waiting: the patch is what this test checks
+	})
+	env := Env{Client: cs, Target: Target{Namespace: "ns", Kind: "Deployment", Name: "web", Selector: labels}}
+	_ = (RolloutUndo{}).Run(context.Background(), env)
+	if !strings.Contains(string(patched), `"zerodrop.dev/version":"v1"`) || strings.Contains(string(patched), "pod-template-hash") {
+		t.Fatalf("patch %s", patched)
+	}
+}
+
+func TestContainerIDAndKillNeedsNodes(t *testing.T) {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1"}, Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{
+		{Name: "fixture", ContainerID: "containerd://abc123", RestartCount: 2}}}}
+	id, n, err := ContainerID(p, "fixture")
+	if err != nil || id != "abc123" || n != 2 {
+		t.Fatalf("%q %d %v", id, n, err)
+	}
+	if _, _, err := ContainerID(p, "other"); err == nil {
+		t.Fatal("want an error for a missing container")
+	}
+	if err := (KillContainer{}).Run(context.Background(), Env{}); err == nil || !strings.Contains(err.Error(), "nodes") {
+		t.Fatalf("got %v", err)
+	}
+}

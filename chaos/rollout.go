@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -67,23 +66,7 @@ func (r RollingUpdate) Run(ctx context.Context, env Env) error {
 		return fmt.Errorf("rolling update of a %s: use Deployment or StatefulSet", t.Kind)
 	}
 	// a StatefulSet reuses pod names: old means an old UID
-	oldUIDs := map[types.UID]bool{}
-	for _, p := range before {
-		oldUIDs[p.UID] = true
-	}
-	err = poll(ctx, "wait for old pods to be gone", func(ctx context.Context) (string, error) {
-		ps, err := pods(ctx, env)
-		if err != nil {
-			return "", err
-		}
-		var left []string
-		for _, p := range ps {
-			if oldUIDs[p.UID] || p.DeletionTimestamp != nil {
-				left = append(left, p.Name)
-			}
-		}
-		return strings.Join(left, ", "), nil
-	})
+	err = waitGone(ctx, env, before)
 	if err == nil {
 		env.note("rollout_complete", r.Name())
 	}

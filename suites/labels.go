@@ -7,11 +7,12 @@ import "github.com/onsi/ginkgo/v2"
 type Label string
 
 const (
-	Gating  Label = "gating"  // the CI gate: recommended profiles must drop nothing
-	Control Label = "control" // negative controls: known-bad profiles must drop requests
-	Matrix  Label = "matrix"  // the comparative matrix (slow)
-	Ingress Label = "ingress" // the same scenarios through the Ingress and Gateway API paths as well
-	Cluster Label = "cluster" // needs a cluster
+	Gating      Label = "gating"      // the CI gate: recommended profiles must drop nothing
+	Control     Label = "control"     // negative controls: known-bad profiles must drop requests
+	Matrix      Label = "matrix"      // the comparative matrix (slow)
+	Ingress     Label = "ingress"     // the same scenarios through the Ingress and Gateway API paths as well
+	Disruptions Label = "disruptions" // further disruptions: rollout undo, SIGKILL of a container
+	Cluster     Label = "cluster"     // needs a cluster
 )
 
 // Labels turns labels into a Ginkgo decorator.

@@ -60,5 +60,11 @@ func GatingSuite() []Entry {
 			mk("naive", chaos.RollingUpdate{Version: "v2"}, "v2", Control),
 		)
 	}
+	// further disruptions, over the gate's paths
+	undo := scenario("prestop-and-drain", chaos.RolloutUndo{}, "v1", base...)
+	undo.Prepare = chaos.RollingUpdate{Version: "v2"}
+	kill := scenario("prestop-and-drain", chaos.KillContainer{}, "", base...)
+	kill.Expect = fixtures.ExpectFail // SIGKILL skips every graceful step: an ungraceful control
+	out = append(out, Entry{undo, []Label{Disruptions}}, Entry{kill, []Label{Disruptions, Control}})
 	return out
 }

@@ -53,6 +53,19 @@ type Scenario struct {
 	Settle time.Duration
 	// Variant tells apart scenarios that differ only in their paths ("ingress").
 	Variant string
+	// Prepare runs after the workload is ready and before the load starts
+	// (for example a first rolling update, so that an undo has a revision to return to).
+	Prepare chaos.Disruption
+	// Expect overrides the profile's expectation: an ungraceful control
+	// (SIGKILL) must drop requests whatever the profile.
+	Expect fixtures.Expectation
+}
+
+func (s Scenario) expect() fixtures.Expectation {
+	if s.Expect != "" {
+		return s.Expect
+	}
+	return s.Profile.Expect
 }
 
 // ID names the scenario: profile/disruption/workload.
@@ -72,7 +85,9 @@ type Runtime struct {
 	LoadgenImage string       // the in-cluster load generator image, for the clusterip path
 	RESTConfig   *rest.Config // reaches the generator through the API server's pod proxy
 	// Ingress serves the ingress and gateway paths (nil: those paths are not available).
-	Ingress       ingress.Controller
+	Ingress ingress.Controller
+	// NodeExec runs a command on a node, for ungraceful controls (nil: not available).
+	NodeExec      func(ctx context.Context, node string, args ...string) error
 	Entry         map[string]string // path label -> base URL on 127.0.0.1
 	NodePort      int32
 	OutDir        string
@@ -100,7 +115,7 @@ func (rt Runtime) Run(ctx context.Context, s Scenario) (*reports.Outcome, error)
 	out := &reports.Outcome{
 		Schema: reports.Schema, Started: time.Now().UTC(), Environment: rt.Environment, RecordsFile: "records.jsonl",
 		Scenario: reports.ScenarioInfo{ID: s.ID(), Workload: s.Workload, Profile: s.Profile, Disruption: s.Disruption.Name(), Paths: s.Paths, Namespace: ns},
-		Verdict:  reports.Verdict{Result: reports.Error, Reason: "incomplete: the run was interrupted", Expected: s.Profile.Expect},
+		Verdict:  reports.Verdict{Result: reports.Error, Reason: "incomplete: the run was interrupted", Expected: s.expect()},
 	}
 	// written first, so an interrupted run leaves its partial result marked incomplete
 	if err := out.Write(dir); err != nil {
@@ -110,7 +125,7 @@ func (rt Runtime) Run(ctx context.Context, s Scenario) (*reports.Outcome, error)
 	err := rt.run(ctx, s, ns, dir, out, log)
 	out.Ended = time.Now().UTC()
 	if err != nil && out.Verdict.Reason == "incomplete: the run was interrupted" {
-		out.Verdict = reports.Verdict{Result: reports.Error, Reason: err.Error(), Expected: s.Profile.Expect}
+		out.Verdict = reports.Verdict{Result: reports.Error, Reason: err.Error(), Expected: s.expect()}
 	} else if err == nil {
 		out.Complete = true
 	}
@@ -151,13 +166,19 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 		return err
 	}
 	name := "web"
-	env := chaos.Env{Client: rt.Client, Log: log,
+	env := chaos.Env{Client: rt.Client, Log: log, NodeExec: rt.NodeExec,
 		Target: chaos.Target{Namespace: ns, Kind: string(s.Workload), Name: name, Selector: fixtures.Labels(name)}}
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	err = chaos.WaitReady(rctx, env, int(s.Profile.Replicas))
 	cancel()
 	if err != nil {
 		return fmt.Errorf("suites: fixtures not ready: %w", err)
+	}
+
+	if s.Prepare != nil {
+		if err := chaos.Do(ctx, s.Prepare, env); err != nil {
+			return fmt.Errorf("suites: prepare: %w", err)
+		}
 	}
 
 	// timeline: watches plus every pod's own lifecycle, streamed to disk
@@ -308,7 +329,7 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 	}
 	out.Timeline = tl.Events()
 	out.Tail = PropagationTails(records, out.Timeline)
-	out.Verdict = Judge(ev, s.Profile.Expect)
+	out.Verdict = Judge(ev, s.expect())
 	return nil
 }
 
