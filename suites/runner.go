@@ -553,6 +553,16 @@ func (rt Runtime) collect(ns, dir string, log *slog.Logger) {
 			}
 		}
 	}
+	// the ingress controller's log (its access log names the backend of every failed request)
+	if rt.Ingress != nil {
+		if ps, err := rt.Client.CoreV1().Pods("zerodrop-system").List(ctx, metav1.ListOptions{}); err == nil {
+			for _, p := range ps.Items {
+				if raw, err := rt.Client.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{SinceSeconds: ptr.To[int64](600)}).DoRaw(ctx); err == nil {
+					os.WriteFile(filepath.Join(dir, "controller-"+p.Name+".log"), raw, 0o644)
+				}
+			}
+		}
+	}
 	log.Debug("collected namespace state", "dir", dir)
 }
 
