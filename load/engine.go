@@ -205,17 +205,6 @@ func (l *Load) Wait() (*Result, error) {
 	return l.result, nil
 }
 
-// Snapshot returns sent and failed counts per path so far.
-func (l *Load) Snapshot() map[string][2]int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := map[string][2]int{}
-	for p, s := range l.stats {
-		out[p] = [2]int{s.Sent, s.FailedAll}
-	}
-	return out
-}
-
 // maxStall is the longest a request may start behind its schedule before the
 // run is no evidence: the generator, not the server, set the pace.
 const maxStall = time.Second

@@ -125,32 +125,18 @@ func textMark(o *Outcome) string {
 }
 
 func matrixHTML(outs []*Outcome) template.HTML {
-	profiles, disruptions := []string{}, []string{}
-	cell := map[[2]string][]*Outcome{}
-	for _, o := range outs {
-		k := [2]string{o.Scenario.Profile.Name, o.Scenario.Disruption + workloadSuffix(o)}
-		profiles = appendUnique(profiles, k[0])
-		disruptions = appendUnique(disruptions, k[1])
-		cell[k] = append(cell[k], o)
-	}
-	sort.Strings(disruptions)
+	g := newGrid(outs)
 	var b strings.Builder
 	b.WriteString(`<table class="matrix"><tr><th>profile</th>`)
-	for _, d := range disruptions {
+	for _, d := range g.cols {
 		b.WriteString("<th>" + template.HTMLEscapeString(d) + "</th>")
 	}
 	b.WriteString("</tr>")
-	for _, p := range profiles {
-		label := p
-		for _, o := range outs {
-			if o.Scenario.Profile.Name == p && o.Scenario.Profile.Expect == "fail" {
-				label += " (control)"
-				break
-			}
-		}
+	for _, p := range g.rows {
+		label := g.label[p]
 		b.WriteString("<tr><th>" + template.HTMLEscapeString(label) + "</th>")
-		for _, d := range disruptions {
-			os := cell[[2]string{p, d}]
+		for _, d := range g.cols {
+			os := g.cells[[2]string{p, d}]
 			class, parts := "", []string{}
 			for _, o := range os {
 				switch mark(o) {

@@ -67,32 +67,14 @@ func MarkdownWithChanges(outs []*Outcome, changes []Change) string {
 	b.WriteString("\n\n")
 
 	// the matrix
-	profiles, disruptions := []string{}, []string{}
-	cell := map[[2]string][]*Outcome{}
-	for _, o := range outs {
-		k := [2]string{o.Scenario.Profile.Name, o.Scenario.Disruption + workloadSuffix(o)}
-		if _, ok := cell[k]; !ok {
-			profiles = appendUnique(profiles, k[0])
-			disruptions = appendUnique(disruptions, k[1])
-		}
-		cell[k] = append(cell[k], o)
-	}
-	sort.Strings(disruptions)
-	b.WriteString("| profile | " + strings.Join(disruptions, " | ") + " |\n")
-	b.WriteString("|---" + strings.Repeat("|---", len(disruptions)) + "|\n")
-	for _, p := range profiles {
-		row := []string{p}
-		if len(cell) > 0 {
-			for _, o := range outs {
-				if o.Scenario.Profile.Name == p && o.Scenario.Profile.Expect == "fail" {
-					row[0] = p + " (control)"
-					break
-				}
-			}
-		}
-		for _, d := range disruptions {
+	g := newGrid(outs)
+	b.WriteString("| profile | " + strings.Join(g.cols, " | ") + " |\n")
+	b.WriteString("|---" + strings.Repeat("|---", len(g.cols)) + "|\n")
+	for _, p := range g.rows {
+		row := []string{g.label[p]}
+		for _, d := range g.cols {
 			var parts []string
-			for _, o := range cell[[2]string{p, d}] {
+			for _, o := range g.cells[[2]string{p, d}] {
 				parts = append(parts, cellText(o))
 			}
 			if len(parts) == 0 {
@@ -156,6 +138,32 @@ func MarkdownWithChanges(outs []*Outcome, changes []Change) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// grid groups outcomes into the profile × disruption matrix both renderers draw.
+type grid struct {
+	rows  []string          // profiles, in order of appearance
+	cols  []string          // disruptions (and workload, when not a Deployment), sorted
+	label map[string]string // profile -> row label ("naive (control)")
+	cells map[[2]string][]*Outcome
+}
+
+func newGrid(outs []*Outcome) grid {
+	g := grid{label: map[string]string{}, cells: map[[2]string][]*Outcome{}}
+	for _, o := range outs {
+		k := [2]string{o.Scenario.Profile.Name, o.Scenario.Disruption + workloadSuffix(o)}
+		g.rows = appendUnique(g.rows, k[0])
+		g.cols = appendUnique(g.cols, k[1])
+		g.cells[k] = append(g.cells[k], o)
+		if g.label[k[0]] == "" {
+			g.label[k[0]] = k[0]
+		}
+		if o.Scenario.Profile.Expect == "fail" {
+			g.label[k[0]] = k[0] + " (control)"
+		}
+	}
+	sort.Strings(g.cols)
+	return g
 }
 
 func workloadSuffix(o *Outcome) string {

@@ -236,7 +236,7 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 	var remote *load.Remote
 	followed := make(chan error, 1)
 	if inCluster {
-		r, err := rt.startLoadgen(ctx, ns, s.Plan, tracker)
+		r, err := rt.startLoadgen(ctx, ns, s.Plan)
 		if err != nil {
 			return err
 		}
@@ -380,7 +380,7 @@ const (
 // startLoadgen runs the in-cluster generator on the control-plane node, waits
 // until it answers through the API server's pod proxy, and starts the load
 // against the workload's ClusterIP Service by name.
-func (rt Runtime) startLoadgen(ctx context.Context, ns string, plan load.Plan, _ load.Sink) (*load.Remote, error) {
+func (rt Runtime) startLoadgen(ctx context.Context, ns string, plan load.Plan) (*load.Remote, error) {
 	if rt.LoadgenImage == "" || rt.RESTConfig == nil {
 		return nil, fmt.Errorf("suites: the %s path needs the load generator image and a REST config", ClusterIPPath)
 	}
@@ -407,7 +407,7 @@ func (rt Runtime) startLoadgen(ctx context.Context, ns string, plan load.Plan, _
 	}
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		p, err := rt.Client.CoreV1().Pods(ns).Get(ctx, "loadgen", metav1.GetOptions{})
-		return err == nil && podReadyCond(p), nil
+		return err == nil && kind.PodReady(p), nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("suites: load generator not ready: %w", err)
@@ -422,15 +422,6 @@ func (rt Runtime) startLoadgen(ctx context.Context, ns string, plan load.Plan, _
 		return nil, err
 	}
 	return r, nil
-}
-
-func podReadyCond(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // serverCounts gathers each pod's own count: exited pods from their last
