@@ -7,6 +7,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -42,6 +43,9 @@ type Env struct {
 	// NodeExec runs a command on a node (kind: in the node container); nil
 	// where the disruptions that need it are not available.
 	NodeExec func(ctx context.Context, node string, args ...string) error
+	// NodeFreeze stops (frozen) or starts a node's every process at once
+	// (kind: docker pause/unpause of the node container); nil where not available.
+	NodeFreeze func(ctx context.Context, node string, frozen bool) error
 }
 
 func (e Env) note(what, detail string) {
@@ -115,11 +119,18 @@ func podReady(p *corev1.Pod) bool {
 }
 
 // poll runs cond every interval until it is done or ctx ends; on timeout the
-// error carries the last pending description.
+// error carries the last pending description. An error from cond is retried
+// (the API server may blip) unless it is a stop: waiting cannot fix that.
 func poll(ctx context.Context, what string, cond func(ctx context.Context) (pending string, err error)) error {
 	pending := "not checked yet"
+	var final error
 	err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		p, err := cond(ctx)
+		var st stop
+		if errors.As(err, &st) {
+			final = st.err
+			return false, err
+		}
 		if err != nil {
 			pending = err.Error()
 			return false, nil
@@ -127,11 +138,19 @@ func poll(ctx context.Context, what string, cond func(ctx context.Context) (pend
 		pending = p
 		return p == "", nil
 	})
-	if err != nil {
+	switch {
+	case final != nil:
+		return final
+	case err != nil:
 		return fmt.Errorf("%s: still pending: %s (%w)", what, pending, err)
 	}
 	return nil
 }
+
+// stop ends a poll at once with an error that waiting cannot fix.
+type stop struct{ err error }
+
+func (s stop) Error() string { return s.err.Error() }
 
 // WaitReady waits until the workload has want Ready pods and none terminating.
 func WaitReady(ctx context.Context, env Env, want int) error {

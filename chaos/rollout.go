@@ -9,6 +9,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/zerodrop/zerodrop/fixtures"
 )
 
 // RollingUpdate changes the workload's pod template — the POD_VERSION env of
@@ -34,17 +36,7 @@ func (r RollingUpdate) Run(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	var patch map[string]any
-	if r.Version == "" {
-		patch = map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
-			"annotations": map[string]any{"kubectl.kubernetes.io/restartedAt": time.Now().Format(time.RFC3339)}}}}}
-	} else {
-		patch = map[string]any{"spec": map[string]any{"template": map[string]any{
-			"metadata": map[string]any{"labels": map[string]any{"zerodrop.dev/version": r.Version}},
-			"spec": map[string]any{"containers": []any{map[string]any{"name": "fixture",
-				"env": []any{map[string]any{"name": "POD_VERSION", "value": r.Version}}}}}}}}
-	}
-	raw, _ := json.Marshal(patch)
+	raw := TemplatePatch(r.Version, nil)
 	env.note("rollout_start", r.Name())
 	t := env.Target
 	switch t.Kind {
@@ -71,6 +63,30 @@ func (r RollingUpdate) Run(ctx context.Context, env Env) error {
 		env.note("rollout_complete", r.Name())
 	}
 	return err
+}
+
+// TemplatePatch is the strategic merge patch that changes a workload's pod
+// template: the POD_VERSION env of the fixture container and the version
+// label to version, or, when version is empty, the restartedAt annotation
+// `kubectl rollout restart` writes. extraSpec is merged into the patch's
+// top-level spec (a partition, a pause).
+func TemplatePatch(version string, extraSpec map[string]any) []byte {
+	var tmpl map[string]any
+	if version == "" {
+		tmpl = map[string]any{"metadata": map[string]any{
+			"annotations": map[string]any{"kubectl.kubernetes.io/restartedAt": time.Now().Format(time.RFC3339Nano)}}}
+	} else {
+		tmpl = map[string]any{
+			"metadata": map[string]any{"labels": map[string]any{fixtures.VersionLabel: version}},
+			"spec": map[string]any{"containers": []any{map[string]any{"name": "fixture",
+				"env": []any{map[string]any{"name": "POD_VERSION", "value": version}}}}}}
+	}
+	spec := map[string]any{"template": tmpl}
+	for k, v := range extraSpec {
+		spec[k] = v
+	}
+	raw, _ := json.Marshal(map[string]any{"spec": spec})
+	return raw
 }
 
 func waitDeploymentComplete(ctx context.Context, env Env) error {

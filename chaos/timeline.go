@@ -95,7 +95,8 @@ func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns strin
 	pods := podf.Core().V1().Pods().Informer()
 	slices := nsf.Discovery().V1().EndpointSlices().Informer()
 	nodes := all.Core().V1().Nodes().Informer()
-	w := &watcher{t: t, cs: cs, ctx: ctx, following: map[string]bool{}, endpoints: map[string]string{}}
+	events := nsf.Core().V1().Events().Informer()
+	w := &watcher{t: t, cs: cs, ctx: ctx, following: map[string]bool{}, endpoints: map[string]string{}, since: time.Now().Truncate(time.Second)}
 	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.pod(nil, o.(*corev1.Pod)) },
 		UpdateFunc: func(o, n any) { w.pod(o.(*corev1.Pod), n.(*corev1.Pod)) },
@@ -128,14 +129,30 @@ func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns strin
 				}
 				t.Add(Event{Source: "node", Kind: kind, Detail: b.Name})
 			}
+			if r := nodeReady(b); r != nodeReady(a) {
+				kind := "node_not_ready"
+				if r {
+					kind = "node_ready"
+				}
+				t.Add(Event{Source: "node", Kind: kind, Detail: b.Name})
+			}
 		},
+	}); err != nil {
+		return fmt.Errorf("chaos: timeline: %w", err)
+	}
+	// the cluster's own account: kubelet (Killing, Unhealthy, FailedPreStopHook),
+	// controllers (SuccessfulDelete, ScalingReplicaSet), the scheduler, the
+	// node controller (NodeNotReady on the pods)
+	if _, err := events.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { w.event(nil, o.(*corev1.Event)) },
+		UpdateFunc: func(o, n any) { w.event(o.(*corev1.Event), n.(*corev1.Event)) },
 	}); err != nil {
 		return fmt.Errorf("chaos: timeline: %w", err)
 	}
 	nsf.Start(ctx.Done())
 	podf.Start(ctx.Done())
 	all.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, slices.HasSynced, nodes.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, slices.HasSynced, nodes.HasSynced, events.HasSynced) {
 		return fmt.Errorf("chaos: timeline: informers did not sync")
 	}
 	return nil
@@ -148,6 +165,40 @@ type watcher struct {
 	mu        sync.Mutex
 	following map[string]bool
 	endpoints map[string]string // slice/address -> last state
+	since     time.Time         // Events last seen before this are history
+}
+
+// event records a Kubernetes Event when it happens or repeats during the
+// recording (not the ones listed at the start: they are history). The time
+// is when it was seen, on the same axis as everything else; the API's own
+// timestamps have second resolution.
+func (w *watcher) event(old, e *corev1.Event) {
+	if eventTime(e).Before(w.since) || old != nil && old.Count == e.Count && old.Series.String() == e.Series.String() {
+		return
+	}
+	obj := e.InvolvedObject
+	detail := fmt.Sprintf("%s %s/%s: %s", e.Type, obj.Kind, obj.Name, e.Message)
+	if e.Count > 1 {
+		detail += fmt.Sprintf(" (x%d)", e.Count)
+	}
+	ev := Event{Source: "k8s", Kind: "k8s_" + e.Reason, Detail: detail}
+	if obj.Kind == "Pod" {
+		ev.Pod = obj.Name
+	}
+	w.t.Add(ev)
+}
+
+// eventTime is when an Event last happened, whichever API generation wrote it.
+func eventTime(e *corev1.Event) time.Time {
+	switch {
+	case e.Series != nil:
+		return e.Series.LastObservedTime.Time
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.FirstTimestamp.Time
 }
 
 func (w *watcher) pod(old, p *corev1.Pod) {

@@ -87,7 +87,9 @@ type Runtime struct {
 	// Ingress serves the ingress and gateway paths (nil: those paths are not available).
 	Ingress ingress.Controller
 	// NodeExec runs a command on a node, for ungraceful controls (nil: not available).
-	NodeExec      func(ctx context.Context, node string, args ...string) error
+	NodeExec func(ctx context.Context, node string, args ...string) error
+	// NodeFreeze stops and starts a node, for ungraceful controls (nil: not available).
+	NodeFreeze    func(ctx context.Context, node string, frozen bool) error
 	Entry         map[string]string // path label -> base URL on 127.0.0.1
 	NodePort      int32
 	OutDir        string
@@ -166,7 +168,7 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 		return err
 	}
 	name := "web"
-	env := chaos.Env{Client: rt.Client, Log: log, NodeExec: rt.NodeExec,
+	env := chaos.Env{Client: rt.Client, Log: log, NodeExec: rt.NodeExec, NodeFreeze: rt.NodeFreeze,
 		Target: chaos.Target{Namespace: ns, Kind: string(s.Workload), Name: name, Selector: fixtures.Labels(name)}}
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	err = chaos.WaitReady(rctx, env, int(s.Profile.Replicas))

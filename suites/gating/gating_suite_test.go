@@ -4,7 +4,6 @@
 package gating_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -80,26 +79,10 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		entry[m.Name] = fmt.Sprintf("http://127.0.0.1:%d", m.HostPort)
 	}
 	rt = suites.Runtime{Client: cs, Dynamic: dyn, Image: image, LoadgenImage: loadgen, RESTConfig: c.Client.RESTConfig(), NodePort: nodePort.ContainerPort,
-		Entry: entry, Ingress: ctrl, NodeExec: nodeExec(c),
+		Entry: entry, Ingress: ctrl, NodeExec: c.NodeExec, NodeFreeze: c.NodeFreeze,
 		OutDir: out, Environment: envInfo, Log: log}
 	GinkgoWriter.Printf("outcomes in %s\n", out)
 }, NodeTimeout(15*time.Minute))
-
-// nodeExec runs a command in a kind node container.
-func nodeExec(c *kind.Cluster) func(ctx context.Context, node string, args ...string) error {
-	return func(ctx context.Context, node string, args ...string) error {
-		ns, err := c.Nodes()
-		if err != nil {
-			return err
-		}
-		for _, n := range ns {
-			if n.String() == node {
-				return n.CommandContext(ctx, args[0], args[1:]...).Run()
-			}
-		}
-		return fmt.Errorf("no node %s in cluster %s", node, c.Spec.Name)
-	}
-}
 
 var _ = Describe("zero dropped requests", Serial, suites.Labels(suites.Cluster), func() {
 	var entries []TableEntry

@@ -1,0 +1,174 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/utils/ptr"
+
+	"github.com/zerodrop/zerodrop/fixtures"
+)
+
+func stsPod(ord string, rev string, uid types.UID, ready bool) corev1.Pod {
+	st := corev1.ConditionFalse
+	if ready {
+		st = corev1.ConditionTrue
+	}
+	return corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-" + ord, UID: uid, Labels: map[string]string{
+			appsv1.ControllerRevisionHashLabelKey: rev, appsv1.PodIndexLabel: ord}},
+		Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: st}}},
+	}
+}
+
+func TestPartitionPending(t *testing.T) {
+	s := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Generation: 2}, Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](3)},
+		Status: appsv1.StatefulSetStatus{ObservedGeneration: 2, CurrentRevision: "old", UpdateRevision: "new"}}
+	uids := map[string]types.UID{"web-0": "a", "web-1": "b", "web-2": "c"}
+	for _, tc := range []struct {
+		name    string
+		pods    []corev1.Pod
+		pending string
+		err     string
+	}{
+		{"top ordinal updated and ready", []corev1.Pod{stsPod("0", "old", "a", true), stsPod("1", "old", "b", true), stsPod("2", "new", "c2", true)}, "", ""},
+		{"top ordinal still old", []corev1.Pod{stsPod("0", "old", "a", true), stsPod("1", "old", "b", true), stsPod("2", "old", "c", true)}, "web-2 on revision old, not new", ""},
+		{"top ordinal not ready", []corev1.Pod{stsPod("0", "old", "a", true), stsPod("1", "old", "b", true), stsPod("2", "new", "c2", false)}, "web-2 not ready", ""},
+		{"top ordinal missing", []corev1.Pod{stsPod("0", "old", "a", true), stsPod("1", "old", "b", true)}, "2 of 3 pods exist", ""},
+		{"pod below the partition replaced", []corev1.Pod{stsPod("0", "old", "a", true), stsPod("1", "old", "b2", true), stsPod("2", "new", "c2", true)}, "", "web-1 (ordinal 1, below partition 2) was replaced"},
+		{"pod below the partition updated", []corev1.Pod{stsPod("0", "new", "a", true), stsPod("1", "old", "b", true), stsPod("2", "new", "c2", true)}, "", "web-0 (ordinal 0, below partition 2)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := PartitionPending(s, tc.pods, 2, uids)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(got, tc.pending) || (tc.pending == "") != (got == "") {
+				t.Fatalf("pending %q err %v, want %q", got, err, tc.pending)
+			}
+		})
+	}
+	lagging := s.DeepCopy()
+	lagging.Status.ObservedGeneration = 1
+	if got, _ := PartitionPending(lagging, nil, 2, uids); !strings.Contains(got, "observedGeneration 1 < generation 2") {
+		t.Fatalf("a controller behind must be waited for: %q", got)
+	}
+}
+
+func TestPartitionedRolloutRejectsBadSteps(t *testing.T) {
+	cs := fake.NewSimpleClientset(&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"}, Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](3)}})
+	env := Env{Client: cs, Target: Target{Namespace: "ns", Kind: "StatefulSet", Name: "web"}}
+	for _, p := range []PartitionedRollout{{Version: "v2", Partitions: []int32{1, 2}}, {Version: "v2", Partitions: []int32{4}}, {Version: "v2"}} {
+		if err := p.Run(context.Background(), env); err == nil {
+			t.Errorf("%v: want an error", p.Partitions)
+		}
+	}
+	env.Target.Kind = "Deployment"
+	if err := (PartitionedRollout{Version: "v2", Partitions: []int32{0}}).Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "only StatefulSets") {
+		t.Fatalf("a Deployment has no partitions: %v", err)
+	}
+}
+
+func TestPollStopsAtOnce(t *testing.T) {
+	calls := 0
+	start := time.Now()
+	err := poll(context.Background(), "x", func(context.Context) (string, error) {
+		calls++
+		return "", stop{errFake("partition not honoured")}
+	})
+	if err == nil || err.Error() != "partition not honoured" || calls != 1 || time.Since(start) > time.Second {
+		t.Fatalf("err %v after %d calls", err, calls)
+	}
+}
+
+type errFake string
+
+func (e errFake) Error() string { return string(e) }
+
+func TestTemplatePatch(t *testing.T) {
+	var got map[string]any
+	if err := json.Unmarshal(TemplatePatch("v2", map[string]any{"paused": true}), &got); err != nil {
+		t.Fatal(err)
+	}
+	spec := got["spec"].(map[string]any)
+	labels := spec["template"].(map[string]any)["metadata"].(map[string]any)["labels"].(map[string]any)
+	if labels[fixtures.VersionLabel] != "v2" || spec["paused"] != true {
+		t.Fatalf("patch %v", got)
+	}
+	if raw := string(TemplatePatch("", nil)); !strings.Contains(raw, "kubectl.kubernetes.io/restartedAt") {
+		t.Fatalf("restart patch %s", raw)
+	}
+}
+
+func TestReplicaSetFor(t *testing.T) {
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", UID: "d1"}}
+	owned := func(name, version string, owner types.UID) appsv1.ReplicaSet {
+		return appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: name, OwnerReferences: []metav1.OwnerReference{{UID: owner, Controller: ptr.To(true)}}},
+			Spec: appsv1.ReplicaSetSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{fixtures.VersionLabel: version}}}}}
+	}
+	rss := []appsv1.ReplicaSet{owned("other", "v2", "d2"), owned("web-1", "v1", "d1"), owned("web-2", "v2", "d1")}
+	if rs := ReplicaSetFor(d, rss, "v2"); rs == nil || rs.Name != "web-2" {
+		t.Fatalf("got %v", rs)
+	}
+	if rs := ReplicaSetFor(d, rss, "v3"); rs != nil {
+		t.Fatalf("no ReplicaSet for v3 yet, got %s", rs.Name)
+	}
+}
+
+func TestPausedRolloutRejectsBadInput(t *testing.T) {
+	cs := fake.NewSimpleClientset(&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3)}})
+	env := Env{Client: cs, Target: Target{Namespace: "ns", Kind: "Deployment", Name: "web"}}
+	for _, p := range []PausedRollout{{}, {Version: "v2", PauseAfter: 3}, {Version: "v2", PauseAfter: -1}} {
+		if err := p.Run(context.Background(), env); err == nil {
+			t.Errorf("%+v: want an error", p)
+		}
+	}
+}
+
+func TestStopNodeRefusesTheControlPlane(t *testing.T) {
+	cs := fake.NewSimpleClientset(
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cp", Labels: map[string]string{"node-role.kubernetes.io/control-plane": ""}}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "ns", Labels: map[string]string{"app": "web"}}, Spec: corev1.PodSpec{NodeName: "cp"}})
+	froze := false
+	env := Env{Client: cs, Target: Target{Namespace: "ns", Name: "web", Selector: map[string]string{"app": "web"}}}
+	if err := (StopNode{}).Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "needs to stop and start nodes") {
+		t.Fatalf("without NodeFreeze: %v", err)
+	}
+	env.NodeFreeze = func(context.Context, string, bool) error { froze = true; return nil }
+	if err := (StopNode{}).Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "control plane") || froze {
+		t.Fatalf("err %v, froze %v", err, froze)
+	}
+}
+
+func TestTimelineRecordsNewEventsNotHistory(t *testing.T) {
+	tl := NewTimeline()
+	w := &watcher{t: tl, since: time.Now().Truncate(time.Second)}
+	old := &corev1.Event{Reason: "Scheduled", LastTimestamp: metav1.NewTime(time.Now().Add(-time.Hour)), InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "web-1"}}
+	w.event(nil, old)
+	killing := &corev1.Event{Reason: "Killing", Type: "Normal", Count: 1, LastTimestamp: metav1.Now(), Message: "Stopping container fixture",
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "web-1"}}
+	w.event(nil, killing)
+	w.event(killing, killing) // a resync: nothing new
+	again := killing.DeepCopy()
+	again.Count = 2
+	w.event(killing, again)
+	var got []string
+	for _, e := range tl.Events() {
+		got = append(got, e.Kind+" "+e.Pod+" "+e.Detail)
+	}
+	want := []string{"k8s_Killing web-1 Normal Pod/web-1: Stopping container fixture", "k8s_Killing web-1 Normal Pod/web-1: Stopping container fixture (x2)"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
