@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/zerodrop/zerodrop/internal/phase"
@@ -34,8 +35,10 @@ type Target struct {
 // Env is what a disruption needs.
 type Env struct {
 	Client kubernetes.Interface
-	Target Target
-	Log    *slog.Logger
+	// Dynamic reaches custom resources (OpenKruise's CloneSet); may be nil otherwise.
+	Dynamic dynamic.Interface
+	Target  Target
+	Log     *slog.Logger
 	// Note records a timestamped step on the scenario's timeline (may be nil).
 	Note func(what, detail string)
 	// Timeout bounds the disruption, including the wait for completion (default 5m).

@@ -14,12 +14,14 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/e2e-framework/klient/k8s"
 
 	"github.com/zerodrop/zerodrop/chaos"
 	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/fixtures/kruise"
 	"github.com/zerodrop/zerodrop/internal/testcluster"
 	"github.com/zerodrop/zerodrop/kind"
 )
@@ -29,6 +31,7 @@ type clusterEnv struct {
 	t        *testing.T
 	ctx      context.Context
 	cs       kubernetes.Interface
+	dyn      dynamic.Interface
 	cluster  *kind.Cluster
 	ns       string
 	image    string
@@ -58,7 +61,11 @@ func newClusterEnv(t *testing.T) *clusterEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-	e := &clusterEnv{t: t, ctx: ctx, cs: cs, cluster: c, ns: ns, image: image, timeline: chaos.NewTimeline()}
+	dyn, err := dynamic.NewForConfig(c.Client.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &clusterEnv{t: t, ctx: ctx, cs: cs, dyn: dyn, cluster: c, ns: ns, image: image, timeline: chaos.NewTimeline()}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, ev := range e.timeline.Events() {
@@ -96,6 +103,15 @@ func (e *clusterEnv) deploy(kind fixtures.Kind, name string) chaos.Env {
 		e.t.Fatal(err)
 	}
 	return env
+}
+
+// optIn labels the namespace (OpenKruise's pod webhooks serve opted-in namespaces only).
+func (e *clusterEnv) optIn(key, value string) {
+	e.t.Helper()
+	patch := fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, key, value)
+	if _, err := e.cs.CoreV1().Namespaces().Patch(e.ctx, e.ns, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func (e *clusterEnv) pods(env chaos.Env) []corev1.Pod {
@@ -372,4 +388,56 @@ func waitFor(ctx context.Context, cond func() (bool, error)) error {
 		time.Sleep(250 * time.Millisecond)
 	}
 	return fmt.Errorf("condition not met within a minute (last error: %v)", last)
+}
+
+// TestCloneSetOnTheCluster installs OpenKruise and updates a CloneSet in
+// place, first behind a partition: the pods must stay (same UID), their
+// container restarted on the new image, the partitioned one untouched.
+func TestCloneSetOnTheCluster(t *testing.T) {
+	e := newClusterEnv(t)
+	if err := testcluster.OpenKruise(e.ctx, e.cluster, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	e.optIn(kruise.NamespaceLabel, "enabled")
+	v2, err := testcluster.ImageVariant(e.ctx, e.cluster, "zerodrop-fixture", "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := e.deploy(fixtures.CloneSet, "cs")
+	env.Dynamic = e.dyn
+	before := uids(e.pods(env))
+	image := func(p corev1.Pod) string { return p.Spec.Containers[0].Image }
+
+	e.do(chaos.CloneSetUpdate{Image: v2, Partition: 1}, env)
+	updated := 0
+	for _, p := range e.pods(env) {
+		if _, ok := before[p.UID]; !ok {
+			t.Fatalf("pod %s was recreated, not updated in place", p.Name)
+		}
+		if image(p) == v2 {
+			updated++
+			if p.Status.ContainerStatuses[0].RestartCount != 1 {
+				t.Errorf("pod %s: its container must have restarted once for the new image, restarts %d", p.Name, p.Status.ContainerStatuses[0].RestartCount)
+			}
+		}
+	}
+	if updated != 2 {
+		t.Fatalf("partition 1 of 3: %d pods on the new image, want 2", updated)
+	}
+	e.do(chaos.CloneSetUpdate{Image: v2}, env)
+	for _, p := range e.pods(env) {
+		if _, ok := before[p.UID]; !ok || image(p) != v2 {
+			t.Fatalf("pod %s: want the same pod on %s, got %s", p.Name, v2, image(p))
+		}
+	}
+	if !e.saw("pod_unready", "") {
+		t.Fatal("the timeline saw no pod leave its Services before its in-place update")
+	}
+
+	victim := e.pods(env)[0]
+	e.do(chaos.CloneSetDeletePods{Count: 1}, env)
+	after := e.pods(env)
+	if _, still := uids(after)[victim.UID]; still || len(after) != 3 {
+		t.Fatalf("podsToDelete %s: still there or not replaced (%d pods)", victim.Name, len(after))
+	}
 }

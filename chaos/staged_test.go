@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
@@ -170,5 +171,46 @@ func TestTimelineRecordsNewEventsNotHistory(t *testing.T) {
 	want := []string{"k8s_Killing web-1 Normal Pod/web-1: Stopping container fixture", "k8s_Killing web-1 Normal Pod/web-1: Stopping container fixture (x2)"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+func TestCloneSetPending(t *testing.T) {
+	cs := func(status map[string]any, partition int64) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"metadata": map[string]any{"generation": int64(2)},
+			"spec":     map[string]any{"replicas": int64(3), "updateStrategy": map[string]any{"partition": partition}},
+			"status":   status,
+		}}
+		return u
+	}
+	st := func(observed, updated, updatedReady, ready, replicas int64) map[string]any {
+		return map[string]any{"observedGeneration": observed, "updatedReplicas": updated, "updatedReadyReplicas": updatedReady, "readyReplicas": ready, "replicas": replicas}
+	}
+	for _, tc := range []struct {
+		obj  *unstructured.Unstructured
+		want string
+	}{
+		{cs(st(1, 3, 3, 3, 3), 0), "observedGeneration 1 < generation 2"},
+		{cs(st(2, 1, 1, 3, 3), 0), "1 of 3 replicas updated"},
+		{cs(st(2, 3, 2, 2, 3), 0), "2 of 3 updated replicas ready"},
+		{cs(st(2, 2, 2, 3, 3), 1), ""},
+		{cs(st(2, 2, 2, 2, 3), 1), "2 of 3 replicas ready"},
+		{cs(st(2, 3, 3, 3, 4), 0), "1 extra replicas pending deletion"},
+		{cs(st(2, 3, 3, 3, 3), 0), ""},
+	} {
+		if got := CloneSetPending(tc.obj); got != tc.want {
+			t.Errorf("%v: got %q, want %q", tc.obj.Object["status"], got, tc.want)
+		}
+	}
+}
+
+func TestCloneSetDisruptionsNeedACloneSet(t *testing.T) {
+	env := Env{Client: fake.NewSimpleClientset(), Target: Target{Namespace: "ns", Kind: "Deployment", Name: "web"}}
+	if err := (CloneSetUpdate{Image: "x"}).Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "not an OpenKruise CloneSet") {
+		t.Fatalf("err %v", err)
+	}
+	env.Target.Kind = "CloneSet"
+	if err := (CloneSetDeletePods{Count: 1}).Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "dynamic client") {
+		t.Fatalf("err %v", err)
 	}
 }

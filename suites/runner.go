@@ -168,7 +168,7 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 		return err
 	}
 	name := "web"
-	env := chaos.Env{Client: rt.Client, Log: log, NodeExec: rt.NodeExec, NodeFreeze: rt.NodeFreeze,
+	env := chaos.Env{Client: rt.Client, Dynamic: rt.Dynamic, Log: log, NodeExec: rt.NodeExec, NodeFreeze: rt.NodeFreeze,
 		Target: chaos.Target{Namespace: ns, Kind: string(s.Workload), Name: name, Selector: fixtures.Labels(name)}}
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	err = chaos.WaitReady(rctx, env, int(s.Profile.Replicas))

@@ -9,7 +9,9 @@ import (
 	"os"
 
 	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/fixtures/gomod"
 	"github.com/zerodrop/zerodrop/fixtures/ingress"
+	"github.com/zerodrop/zerodrop/fixtures/kruise"
 	"github.com/zerodrop/zerodrop/kind"
 	"github.com/zerodrop/zerodrop/kind/factory"
 )
@@ -63,12 +65,34 @@ func Ingress(ctx context.Context, c *kind.Cluster, log *slog.Logger) (ingress.Co
 		}
 		t.Image = img.Tag
 	}
-	dir, err := ingress.ModuleDir(ctx, ingress.GatewayAPIModule+"@"+ingress.GatewayAPI)
+	dir, err := gomod.Dir(ctx, ingress.GatewayAPIModule+"@"+ingress.GatewayAPI)
 	if err != nil {
 		return nil, err
 	}
 	t.GatewayAPIDir = dir
 	return t, t.Install(ctx, c.Client.Resources())
+}
+
+// OpenKruise installs OpenKruise's manager (narrowed: see package kruise):
+// built here and loaded air-gapped, the official image online.
+func OpenKruise(ctx context.Context, c *kind.Cluster, log *slog.Logger) error {
+	mode, _ := kind.ResolveMode(ctx, kind.Auto)
+	image, command := kruise.ReleaseImage, kruise.ReleaseCommand
+	if mode == kind.Airgapped {
+		img, err := kruise.BuildImage(ctx, factory.DefaultCacheDir(), log)
+		if err != nil {
+			return err
+		}
+		if err := c.LoadImages(ctx, map[string]string{img.Tag: img.Archive}); err != nil {
+			return err
+		}
+		image, command = img.Tag, kruise.BuiltCommand
+	}
+	dir, err := gomod.Dir(ctx, kruise.Module+"@"+kruise.Version)
+	if err != nil {
+		return err
+	}
+	return kruise.Install(ctx, c.Client.Resources(), dir, image, command, log)
 }
 
 // FixtureImage builds the fixture server image and loads it into every node.
@@ -78,6 +102,11 @@ func FixtureImage(ctx context.Context, c *kind.Cluster) (string, error) {
 
 // Image builds cmd/<name> of the source tree into an image and loads it into every node.
 func Image(ctx context.Context, c *kind.Cluster, name string) (string, error) {
+	return ImageVariant(ctx, c, name, "")
+}
+
+// ImageVariant is Image with a variant: another image ID for the same program.
+func ImageVariant(ctx context.Context, c *kind.Cluster, name, variant string) (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -86,7 +115,7 @@ func Image(ctx context.Context, c *kind.Cluster, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	img, err := fixtures.BuildImage(ctx, src, factory.DefaultCacheDir(), name)
+	img, err := fixtures.BuildImageVariant(ctx, src, factory.DefaultCacheDir(), name, variant)
 	if err != nil {
 		return "", err
 	}

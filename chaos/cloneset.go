@@ -1,0 +1,175 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+)
+
+// CloneSetResource is OpenKruise's CloneSet.
+var CloneSetResource = schema.GroupVersionResource{Group: "apps.kruise.io", Version: "v1alpha1", Resource: "clonesets"}
+
+// CloneSetUpdate updates an OpenKruise CloneSet's fixture container to Image.
+// With the InPlaceIfPossible strategy the pods stay — same pod, same IP, only
+// the container restarts — and OpenKruise takes each pod out of its Services
+// first (its InPlaceUpdateReady readiness gate goes False) and waits the
+// strategy's in-place grace period before it changes the image. Partition
+// keeps that many pods on the old revision, as a canary. It waits until the
+// CloneSet reports the update done and Ready, and notes how many pods were
+// updated in place and how many recreated.
+type CloneSetUpdate struct {
+	Image     string
+	Partition int32
+}
+
+// Name describes the disruption.
+func (u CloneSetUpdate) Name() string {
+	if u.Partition > 0 {
+		return fmt.Sprintf("cloneset-update-partition-%d", u.Partition)
+	}
+	return "cloneset-in-place-update"
+}
+
+// Run patches and waits.
+func (u CloneSetUpdate) Run(ctx context.Context, env Env) error {
+	cs, err := cloneSets(env)
+	if err != nil {
+		return err
+	}
+	if u.Image == "" {
+		return fmt.Errorf("cloneset update: set Image, the fixture's new image")
+	}
+	before, err := pods(ctx, env)
+	if err != nil {
+		return err
+	}
+	obj, err := cs.Get(ctx, env.Target.Name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+	index := -1
+	for i, c := range containers {
+		if m, _ := c.(map[string]any); m["name"] == "fixture" {
+			index = i
+		}
+	}
+	if index < 0 {
+		return fmt.Errorf("cloneset %s has no fixture container", env.Target.Name)
+	}
+	// a JSON patch: a merge patch would replace the whole container list
+	patch, _ := json.Marshal([]map[string]any{
+		{"op": "add", "path": "/spec/updateStrategy/partition", "value": u.Partition},
+		{"op": "replace", "path": fmt.Sprintf("/spec/template/spec/containers/%d/image", index), "value": u.Image},
+	})
+	env.note("cloneset_update", fmt.Sprintf("image %s, partition %d", u.Image, u.Partition))
+	if _, err := cs.Patch(ctx, env.Target.Name, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("patch cloneset %s: %w", env.Target.Name, err)
+	}
+	if err := poll(ctx, "wait for cloneset "+env.Target.Name, func(ctx context.Context) (string, error) {
+		obj, err := cs.Get(ctx, env.Target.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", err
+		}
+		return CloneSetPending(obj), nil
+	}); err != nil {
+		return err
+	}
+	after, err := pods(ctx, env)
+	if err != nil {
+		return err
+	}
+	old := map[types.UID]bool{}
+	for _, p := range before {
+		old[p.UID] = true
+	}
+	kept := 0
+	for _, p := range after {
+		if old[p.UID] {
+			kept++
+		}
+	}
+	env.note("cloneset_updated", fmt.Sprintf("%d pods kept (in place or not updated), %d recreated", kept, len(after)-kept))
+	return nil
+}
+
+// CloneSetPending says what a CloneSet update still waits for ("" when
+// done), from its status as OpenKruise reports it.
+func CloneSetPending(obj *unstructured.Unstructured) string {
+	num := func(path ...string) int64 {
+		n, _, _ := unstructured.NestedInt64(obj.Object, path...)
+		return n
+	}
+	want := int64(1)
+	if r, ok, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas"); ok {
+		want = r
+	}
+	partition, _, _ := unstructured.NestedInt64(obj.Object, "spec", "updateStrategy", "partition")
+	target := max(want-partition, 0)
+	gen, observed := obj.GetGeneration(), num("status", "observedGeneration")
+	switch {
+	case observed < gen:
+		return fmt.Sprintf("observedGeneration %d < generation %d", observed, gen)
+	case num("status", "updatedReplicas") < target:
+		return fmt.Sprintf("%d of %d replicas updated", num("status", "updatedReplicas"), target)
+	case num("status", "updatedReadyReplicas") < target:
+		return fmt.Sprintf("%d of %d updated replicas ready", num("status", "updatedReadyReplicas"), target)
+	case num("status", "readyReplicas") < want:
+		return fmt.Sprintf("%d of %d replicas ready", num("status", "readyReplicas"), want)
+	case num("status", "replicas") > want:
+		return fmt.Sprintf("%d extra replicas pending deletion", num("status", "replicas")-want)
+	}
+	return ""
+}
+
+// CloneSetDeletePods has OpenKruise delete Count chosen pods of a CloneSet
+// (spec.scaleStrategy.podsToDelete: the controller deletes them, gracefully,
+// and creates replacements without changing the replica count) and waits
+// until they are gone and replaced.
+type CloneSetDeletePods struct{ Count int }
+
+// Name describes the disruption.
+func (d CloneSetDeletePods) Name() string { return fmt.Sprintf("cloneset-pods-to-delete-%d", d.Count) }
+
+// Run asks and waits.
+func (d CloneSetDeletePods) Run(ctx context.Context, env Env) error {
+	cs, err := cloneSets(env)
+	if err != nil {
+		return err
+	}
+	ps, err := pods(ctx, env)
+	if err != nil {
+		return err
+	}
+	if d.Count < 1 || d.Count > len(ps) {
+		return fmt.Errorf("cloneset pods to delete: %d: the cloneset has %d pods", d.Count, len(ps))
+	}
+	victims := ps[:d.Count]
+	var list []string
+	for _, p := range victims {
+		list = append(list, p.Name)
+	}
+	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"scaleStrategy": map[string]any{"podsToDelete": list}}})
+	env.note("cloneset_pods_to_delete", strings.Join(list, ", "))
+	if _, err := cs.Patch(ctx, env.Target.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("patch cloneset %s: %w", env.Target.Name, err)
+	}
+	return waitReplaced(ctx, env, names(victims), len(ps))
+}
+
+func cloneSets(env Env) (dynamic.ResourceInterface, error) {
+	if env.Target.Kind != "CloneSet" {
+		return nil, fmt.Errorf("a %q is not an OpenKruise CloneSet", env.Target.Kind)
+	}
+	if env.Dynamic == nil {
+		return nil, fmt.Errorf("CloneSet disruptions need a dynamic client (Env.Dynamic)")
+	}
+	return env.Dynamic.Resource(CloneSetResource).Namespace(env.Target.Namespace), nil
+}
