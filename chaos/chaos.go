@@ -49,6 +49,9 @@ type Env struct {
 	// NodeFreeze stops (frozen) or starts a node's every process at once
 	// (kind: docker pause/unpause of the node container); nil where not available.
 	NodeFreeze func(ctx context.Context, node string, frozen bool) error
+	// Images are the fixture's image variants present on the nodes, by
+	// version, for updates that change the image (CloneSet in place).
+	Images map[string]string
 }
 
 func (e Env) note(what, detail string) {

@@ -105,6 +105,16 @@ func (e *clusterEnv) deploy(kind fixtures.Kind, name string) chaos.Env {
 	return env
 }
 
+// variant builds and loads the fixture's image variant.
+func (e *clusterEnv) variant(v string) string {
+	e.t.Helper()
+	img, err := testcluster.ImageVariant(e.ctx, e.cluster, "zerodrop-fixture", v)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return img
+}
+
 // optIn labels the namespace (OpenKruise's pod webhooks serve opted-in namespaces only).
 func (e *clusterEnv) optIn(key, value string) {
 	e.t.Helper()
@@ -181,6 +191,22 @@ func TestDisruptionsOnTheCluster(t *testing.T) {
 		if !e.saw("pod_deleting", victim.Name) || !e.saw("k8s_Killing", victim.Name) {
 			t.Fatalf("the timeline missed the deletion of %s (or the kubelet's Killing event)", victim.Name)
 		}
+		// all but one, with no grace period: two replaced at once
+		before = e.pods(env)
+		e.do(chaos.DeletePods{Count: -1, GraceSeconds: ptr.To[int64](0)}, env)
+		kept := 0
+		after = e.pods(env)
+		for _, p := range after {
+			if _, old := uids(before)[p.UID]; old {
+				kept++
+			}
+		}
+		if kept != 1 || len(after) != 3 {
+			t.Fatalf("delete all but one: %d old pods kept, %d pods now; want 1 and 3", kept, len(after))
+		}
+		if !e.saw("pod_deleting", "grace 0s") {
+			t.Fatal("the timeline missed a deletion with grace 0s")
+		}
 	})
 
 	t.Run("evict respects a PodDisruptionBudget", func(t *testing.T) {
@@ -248,15 +274,29 @@ func TestDisruptionsOnTheCluster(t *testing.T) {
 
 	t.Run("rolling update", func(t *testing.T) {
 		before := uids(e.pods(env))
-		e.do(chaos.RollingUpdate{Version: "v2"}, env)
+		env.Images = map[string]string{"v2": e.variant("v2")}
+		e.do(chaos.RollingUpdate{Version: "v2", NewImage: true}, env)
 		after := e.pods(env)
 		for _, p := range after {
 			if _, old := before[p.UID]; old {
 				t.Fatalf("pod %s survived the rolling update", p.Name)
 			}
+			if p.Spec.Containers[0].Image != env.Images["v2"] {
+				t.Fatalf("pod %s runs %s, want %s", p.Name, p.Spec.Containers[0].Image, env.Images["v2"])
+			}
 		}
 		if v := versions(after); v["v2"] != 3 || len(v) != 1 {
 			t.Fatalf("versions after the update: %v", v)
+		}
+	})
+
+	t.Run("rollout restart", func(t *testing.T) {
+		before := uids(e.pods(env))
+		e.do(chaos.RollingUpdate{}, env)
+		for _, p := range e.pods(env) {
+			if _, old := before[p.UID]; old {
+				t.Fatalf("pod %s survived the restart", p.Name)
+			}
 		}
 	})
 
@@ -399,10 +439,7 @@ func TestCloneSetOnTheCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.optIn(kruise.NamespaceLabel, "enabled")
-	v2, err := testcluster.ImageVariant(e.ctx, e.cluster, "zerodrop-fixture", "v2")
-	if err != nil {
-		t.Fatal(err)
-	}
+	v2 := e.variant("v2")
 	env := e.deploy(fixtures.CloneSet, "cs")
 	env.Dynamic = e.dyn
 	before := uids(e.pods(env))

@@ -25,6 +25,8 @@ var CloneSetResource = schema.GroupVersionResource{Group: "apps.kruise.io", Vers
 // CloneSet reports the update done and Ready, and notes how many pods were
 // updated in place and how many recreated.
 type CloneSetUpdate struct {
+	// Version picks the image from Env.Images; Image, when set, is used as is.
+	Version   string
 	Image     string
 	Partition int32
 }
@@ -43,8 +45,14 @@ func (u CloneSetUpdate) Run(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
+	if u.Image == "" && u.Version != "" {
+		u.Image = env.Images[u.Version]
+		if u.Image == "" {
+			return fmt.Errorf("cloneset update: no image of version %q on the nodes (have %v)", u.Version, env.Images)
+		}
+	}
 	if u.Image == "" {
-		return fmt.Errorf("cloneset update: set Image, the fixture's new image")
+		return fmt.Errorf("cloneset update: set Version or Image, the fixture's new image")
 	}
 	before, err := pods(ctx, env)
 	if err != nil {

@@ -14,18 +14,23 @@ import (
 )
 
 // RollingUpdate changes the workload's pod template — the POD_VERSION env of
-// its first container to Version, or a restartedAt annotation (what `kubectl
-// rollout restart` writes) when Version is empty — and waits until the
-// rollout is complete: observedGeneration caught up, every replica updated
-// and available, and every old pod gone.
+// the fixture container to Version, or a restartedAt annotation (what
+// `kubectl rollout restart` writes) when Version is empty; with NewImage
+// also the fixture's image, to Env.Images[Version], as a release does — and
+// waits until the rollout is complete: observedGeneration caught up, every
+// replica updated and available, and every old pod gone.
 type RollingUpdate struct {
-	Version string
+	Version  string
+	NewImage bool
 }
 
 // Name describes the disruption.
 func (r RollingUpdate) Name() string {
-	if r.Version == "" {
+	switch {
+	case r.Version == "":
 		return "rollout-restart"
+	case r.NewImage:
+		return "image-update-" + r.Version
 	}
 	return "rolling-update-" + r.Version
 }
@@ -37,6 +42,13 @@ func (r RollingUpdate) Run(ctx context.Context, env Env) error {
 		return err
 	}
 	raw := TemplatePatch(r.Version, nil)
+	if r.NewImage {
+		image := env.Images[r.Version]
+		if r.Version == "" || image == "" {
+			return fmt.Errorf("image update: no image of version %q on the nodes (have %v)", r.Version, env.Images)
+		}
+		raw = TemplatePatch(r.Version, nil, image)
+	}
 	env.note("rollout_start", r.Name())
 	t := env.Target
 	switch t.Kind {
@@ -70,7 +82,9 @@ func (r RollingUpdate) Run(ctx context.Context, env Env) error {
 // label to version, or, when version is empty, the restartedAt annotation
 // `kubectl rollout restart` writes. extraSpec is merged into the patch's
 // top-level spec (a partition, a pause).
-func TemplatePatch(version string, extraSpec map[string]any) []byte {
+//
+// image, when given, also becomes the fixture container's image.
+func TemplatePatch(version string, extraSpec map[string]any, image ...string) []byte {
 	var tmpl map[string]any
 	if version == "" {
 		tmpl = map[string]any{"metadata": map[string]any{
@@ -80,6 +94,10 @@ func TemplatePatch(version string, extraSpec map[string]any) []byte {
 			"metadata": map[string]any{"labels": map[string]any{fixtures.VersionLabel: version}},
 			"spec": map[string]any{"containers": []any{map[string]any{"name": "fixture",
 				"env": []any{map[string]any{"name": "POD_VERSION", "value": version}}}}}}
+		if len(image) > 0 {
+			c := tmpl["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+			c["image"] = image[0]
+		}
 	}
 	spec := map[string]any{"template": tmpl}
 	for k, v := range extraSpec {

@@ -214,3 +214,15 @@ func TestCloneSetDisruptionsNeedACloneSet(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+func TestInstanceKey(t *testing.T) {
+	for _, tc := range [][3]string{
+		{"web-0", "containerd://0123456789abcdef0123", "web-0@0123456789ab"},
+		{"web-0", "fedcba9876543210", "web-0@fedcba987654"},
+		{"web-0", "", "web-0@"},
+	} {
+		if got := InstanceKey(tc[0], tc[1]); got != tc[2] {
+			t.Errorf("InstanceKey(%q, %q) = %q, want %q", tc[0], tc[1], got, tc[2])
+		}
+	}
+}

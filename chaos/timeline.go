@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,14 +35,33 @@ type Event struct {
 type Timeline struct {
 	mu     sync.Mutex
 	events []Event
-	// AppEvents keeps each pod's last lifecycle report with counts (exited, last_request).
+	// final keeps each container instance's last lifecycle report with
+	// counts (exited, last_request), by InstanceKey.
 	final map[string]server.Event
+	// instances are the fixture container instances seen running, by InstanceKey.
+	instances map[string]bool
 	// OnEvent, if set, sees every event as it is added (to stream to disk).
 	OnEvent func(Event)
 }
 
 // NewTimeline returns an empty timeline.
-func NewTimeline() *Timeline { return &Timeline{final: map[string]server.Event{}} }
+func NewTimeline() *Timeline {
+	return &Timeline{final: map[string]server.Event{}, instances: map[string]bool{}}
+}
+
+// InstanceKey names one run of a pod's fixture container: the pod's name and
+// the container's short runtime ID. A container killed or updated in place is
+// a new process with its own counts, and a StatefulSet's replacement pod has
+// the old one's name.
+func InstanceKey(pod, containerID string) string {
+	if _, id, ok := strings.Cut(containerID, "://"); ok {
+		containerID = id
+	}
+	if len(containerID) > 12 {
+		containerID = containerID[:12]
+	}
+	return pod + "@" + containerID
+}
 
 // Add records an event.
 func (t *Timeline) Add(e Event) {
@@ -71,7 +91,20 @@ func (t *Timeline) Events() []Event {
 	return out
 }
 
-// AppReports returns each pod's last lifecycle report (exited or last_request) with counts.
+// Instances returns the fixture container instances seen running (InstanceKey).
+func (t *Timeline) Instances() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.instances))
+	for k := range t.instances {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// AppReports returns each container instance's last lifecycle report
+// (exited or last_request) with counts, by InstanceKey.
 func (t *Timeline) AppReports() map[string]server.Event {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -234,21 +267,25 @@ func (w *watcher) pod(old, p *corev1.Pod) {
 			add("container_terminated", fmt.Sprintf("%s exit %d %s", cs.Name, term.ExitCode, term.Reason), term.FinishedAt.Time)
 		}
 		if cs.State.Running != nil && cs.Name == "fixture" {
-			w.follow(p.Namespace, p.Name)
+			w.follow(p.Namespace, p.Name, InstanceKey(p.Name, cs.ContainerID))
 		}
 	}
 }
 
 // follow streams the fixture's lifecycle events from its log while it runs:
-// a deleted pod's logs are gone afterwards.
-func (w *watcher) follow(ns, pod string) {
+// a deleted pod's logs are gone afterwards. Each container instance is
+// followed on its own: the stream of a container ends with it.
+func (w *watcher) follow(ns, pod, instance string) {
 	w.mu.Lock()
-	if w.following[pod] {
+	if w.following[instance] {
 		w.mu.Unlock()
 		return
 	}
-	w.following[pod] = true
+	w.following[instance] = true
 	w.mu.Unlock()
+	w.t.mu.Lock()
+	w.t.instances[instance] = true
+	w.t.mu.Unlock()
 	go func() {
 		rc, err := w.cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: "fixture", Follow: true}).Stream(w.ctx)
 		if err != nil {
@@ -271,8 +308,8 @@ func (w *watcher) follow(ns, pod string) {
 			w.t.Add(Event{Time: e.Time, Source: "app", Kind: "app_" + e.Event, Pod: pod, Detail: detail})
 			if e.Event == server.EvExited || e.Event == server.EvLastRequest {
 				w.t.mu.Lock()
-				if prev, ok := w.t.final[pod]; !ok || prev.Event != server.EvExited {
-					w.t.final[pod] = e
+				if prev, ok := w.t.final[instance]; !ok || prev.Event != server.EvExited {
+					w.t.final[instance] = e
 				}
 				w.t.mu.Unlock()
 			}

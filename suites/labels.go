@@ -11,7 +11,8 @@ const (
 	Control     Label = "control"     // negative controls: known-bad profiles must drop requests
 	Matrix      Label = "matrix"      // the comparative matrix (slow)
 	Ingress     Label = "ingress"     // the same scenarios through the Ingress and Gateway API paths as well
-	Disruptions Label = "disruptions" // further disruptions: rollout undo, SIGKILL of a container
+	Disruptions Label = "disruptions" // further disruptions: undo, pause, partitions, SIGKILL, a lost node
+	OpenKruise  Label = "openkruise"  // OpenKruise CloneSets (installs OpenKruise on first use)
 	Cluster     Label = "cluster"     // needs a cluster
 )
 

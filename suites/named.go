@@ -65,6 +65,22 @@ func GatingSuite() []Entry {
 	undo.Prepare = chaos.RollingUpdate{Version: "v2"}
 	kill := scenario("prestop-and-drain", chaos.KillContainer{}, "", base...)
 	kill.Expect = fixtures.ExpectFail // SIGKILL skips every graceful step: an ungraceful control
-	out = append(out, Entry{undo, []Label{Disruptions}}, Entry{kill, []Label{Disruptions, Control}})
+	canary := scenario("prestop-and-drain", chaos.PausedRollout{Version: "v2", PauseAfter: 1, Hold: 10 * time.Second}, "v2", base...)
+	staged := scenario("prestop-and-drain", chaos.PartitionedRollout{Version: "v2", Partitions: []int32{2, 1, 0}}, "v2", base...)
+	staged.Workload = fixtures.StatefulSet
+	// a lost node: nothing graceful happens until the node controller gives up on it
+	lost := scenario("prestop-and-drain", chaos.StopNode{}, "", base...)
+	lost.Expect = fixtures.ExpectFail
+	out = append(out, Entry{undo, []Label{Disruptions}}, Entry{kill, []Label{Disruptions, Control}},
+		Entry{canary, []Label{Disruptions}}, Entry{staged, []Label{Disruptions}}, Entry{lost, []Label{Disruptions, Control}})
+
+	// OpenKruise CloneSets: in place (the pod stays; OpenKruise takes it out
+	// of its Services first, then the kubelet restarts the container: the
+	// preStop hook and SIGTERM as for a deletion), and podsToDelete
+	inPlace := scenario("prestop-and-drain", chaos.CloneSetUpdate{Version: "v2"}, "", base...)
+	inPlace.Workload = fixtures.CloneSet
+	toDelete := scenario("prestop-and-drain", chaos.CloneSetDeletePods{Count: 1}, "", base...)
+	toDelete.Workload = fixtures.CloneSet
+	out = append(out, Entry{inPlace, []Label{Disruptions, OpenKruise}}, Entry{toDelete, []Label{Disruptions, OpenKruise}})
 	return out
 }

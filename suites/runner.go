@@ -33,6 +33,7 @@ import (
 	"github.com/zerodrop/zerodrop/chaos"
 	"github.com/zerodrop/zerodrop/fixtures"
 	"github.com/zerodrop/zerodrop/fixtures/ingress"
+	"github.com/zerodrop/zerodrop/fixtures/kruise"
 	"github.com/zerodrop/zerodrop/fixtures/server"
 	"github.com/zerodrop/zerodrop/internal/phase"
 	"github.com/zerodrop/zerodrop/kind"
@@ -89,7 +90,9 @@ type Runtime struct {
 	// NodeExec runs a command on a node, for ungraceful controls (nil: not available).
 	NodeExec func(ctx context.Context, node string, args ...string) error
 	// NodeFreeze stops and starts a node, for ungraceful controls (nil: not available).
-	NodeFreeze    func(ctx context.Context, node string, frozen bool) error
+	NodeFreeze func(ctx context.Context, node string, frozen bool) error
+	// Images are the fixture's image variants on the nodes, by version (CloneSet in-place updates).
+	Images        map[string]string
 	Entry         map[string]string // path label -> base URL on 127.0.0.1
 	NodePort      int32
 	OutDir        string
@@ -160,15 +163,19 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 	if err != nil {
 		return err
 	}
+	nsLabels := map[string]string{"zerodrop.dev/scenario": "true"}
+	if s.Workload == fixtures.CloneSet {
+		nsLabels[kruise.NamespaceLabel] = "enabled" // OpenKruise's pod webhooks serve this namespace
+	}
 	if _, err := rt.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
-		Labels: map[string]string{"zerodrop.dev/scenario": "true"}}}, metav1.CreateOptions{}); err != nil {
+		Labels: nsLabels}}, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("suites: create namespace: %w", err)
 	}
 	if err := rt.apply(ctx, objs); err != nil {
 		return err
 	}
 	name := "web"
-	env := chaos.Env{Client: rt.Client, Dynamic: rt.Dynamic, Log: log, NodeExec: rt.NodeExec, NodeFreeze: rt.NodeFreeze,
+	env := chaos.Env{Client: rt.Client, Dynamic: rt.Dynamic, Log: log, NodeExec: rt.NodeExec, NodeFreeze: rt.NodeFreeze, Images: rt.Images,
 		Target: chaos.Target{Namespace: ns, Kind: string(s.Workload), Name: name, Selector: fixtures.Labels(name)}}
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	err = chaos.WaitReady(rctx, env, int(s.Profile.Replicas))
@@ -426,17 +433,25 @@ func (rt Runtime) startLoadgen(ctx context.Context, ns string, plan load.Plan) (
 	return r, nil
 }
 
-// serverCounts gathers each pod's own count: exited pods from their last
-// lifecycle report, live pods from /stats through the API server's proxy.
+// serverCounts gathers each fixture container instance's own count (a pod
+// restarted in place has one per run): finished instances from their last
+// lifecycle report, running ones from /stats through the API server's proxy.
+// Instances the timeline saw running that could not report are missing.
 func (rt Runtime) serverCounts(ctx context.Context, ns string, env chaos.Env, tl *chaos.Timeline) (map[string]map[string]int64, []string) {
-	perPod := map[string]map[string]int64{}
-	for pod, e := range tl.AppReports() {
-		perPod[pod] = e.Counts
+	perInstance := map[string]map[string]int64{}
+	for key, e := range tl.AppReports() {
+		perInstance[key] = e.Counts
 	}
 	live, err := rt.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(env.Target.Selector).String()})
 	if err == nil {
 		for _, p := range live.Items {
-			if _, done := perPod[p.Name]; done {
+			key := p.Name
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.Name == "fixture" {
+					key = chaos.InstanceKey(p.Name, cs.ContainerID)
+				}
+			}
+			if _, done := perInstance[key]; done {
 				continue
 			}
 			raw, err := rt.Client.CoreV1().Pods(ns).ProxyGet("http", p.Name, fmt.Sprint(fixtures.Port), "/stats", nil).DoRaw(ctx)
@@ -445,25 +460,20 @@ func (rt Runtime) serverCounts(ctx context.Context, ns string, env chaos.Env, tl
 			}
 			var st server.Stats
 			if json.Unmarshal(raw, &st) == nil {
-				perPod[p.Name] = st.Counts
+				perInstance[key] = st.Counts
 			}
 		}
 	}
-	// every pod that appears on the timeline must have reported
 	var missing []string
-	seen := map[string]bool{}
-	for _, e := range tl.Events() {
-		if e.Source == "pod" && e.Kind == "pod_created" && !seen[e.Pod] {
-			seen[e.Pod] = true
-			if _, ok := perPod[e.Pod]; !ok {
-				missing = append(missing, e.Pod)
-			}
+	for _, key := range tl.Instances() {
+		if _, ok := perInstance[key]; !ok {
+			missing = append(missing, key)
 		}
 	}
-	for _, counts := range perPod {
+	for _, counts := range perInstance {
 		delete(counts, "unlabelled") // probes and /stats itself
 	}
-	return perPod, missing
+	return perInstance, missing
 }
 
 // finalShare is the share of the last full second's successful answers that

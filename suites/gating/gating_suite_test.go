@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/zerodrop/zerodrop/fixtures/kruise"
 	"github.com/zerodrop/zerodrop/internal/testcluster"
 	"github.com/zerodrop/zerodrop/kind"
 	"github.com/zerodrop/zerodrop/kind/factory"
@@ -73,16 +75,37 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		envInfo.Images["versions"] = fmt.Sprintf("kubernetes %s, etcd %s, coredns %s, containerd %s, crictl %s, cni-plugins %s, debian %s",
 			v.Kubernetes, v.Etcd, v.CoreDNS, v.Containerd, v.Crictl, v.CNIPlugins, v.Suite)
 	}
+	// OpenKruise and the fixture's second image only when a CloneSet scenario is selected
+	var images map[string]string
+	if selected(suites.OpenKruise) {
+		Expect(testcluster.OpenKruise(ctx, c, log)).To(Succeed())
+		v2, err := testcluster.ImageVariant(ctx, c, "zerodrop-fixture", "v2")
+		Expect(err).NotTo(HaveOccurred())
+		images = map[string]string{"v2": v2}
+		envInfo.Images["fixture v2"] = v2
+		envInfo.Controllers["openkruise"] = kruise.Version
+	}
 	nodePort := kind.DefaultPortMappings[0]
 	entry := map[string]string{}
 	for _, m := range c.Spec.PortMappings {
 		entry[m.Name] = fmt.Sprintf("http://127.0.0.1:%d", m.HostPort)
 	}
 	rt = suites.Runtime{Client: cs, Dynamic: dyn, Image: image, LoadgenImage: loadgen, RESTConfig: c.Client.RESTConfig(), NodePort: nodePort.ContainerPort,
-		Entry: entry, Ingress: ctrl, NodeExec: c.NodeExec, NodeFreeze: c.NodeFreeze,
+		Entry: entry, Ingress: ctrl, NodeExec: c.NodeExec, NodeFreeze: c.NodeFreeze, Images: images,
 		OutDir: out, Environment: envInfo, Log: log}
 	GinkgoWriter.Printf("outcomes in %s\n", out)
 }, NodeTimeout(15*time.Minute))
+
+// selected says whether the label filter selects any scenario carrying label.
+func selected(label suites.Label) bool {
+	for _, e := range suites.GatingSuite() {
+		ls := suites.Labels(append([]suites.Label{suites.Cluster}, e.Labels...)...)
+		if slices.Contains(e.Labels, label) && ls.MatchesLabelFilter(GinkgoLabelFilter()) {
+			return true
+		}
+	}
+	return false
+}
 
 var _ = Describe("zero dropped requests", Serial, suites.Labels(suites.Cluster), func() {
 	var entries []TableEntry
