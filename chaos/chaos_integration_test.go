@@ -374,8 +374,8 @@ func TestDisruptionsOnTheCluster(t *testing.T) {
 		ps := e.pods(env)
 		node := ps[0].Spec.NodeName
 		e.do(chaos.StopNode{}, env)
-		if !e.saw("node_not_ready", node) || !e.saw("node_ready", node) {
-			t.Fatalf("the timeline missed %s going NotReady and Ready again", node)
+		if !e.saw("node_not_ready", node) || !e.saw("node_ready", node) || !e.saw("k8s_NodeNotReady", node) {
+			t.Fatalf("the timeline missed %s going NotReady (and its NodeNotReady event) and Ready again", node)
 		}
 		if n := len(e.pods(env)); n != 3 {
 			t.Fatalf("%d pods after the node came back", n)

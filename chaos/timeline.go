@@ -129,6 +129,11 @@ func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns strin
 	slices := nsf.Discovery().V1().EndpointSlices().Informer()
 	nodes := all.Core().V1().Nodes().Informer()
 	events := nsf.Core().V1().Events().Informer()
+	// nodes' own Events (NodeNotReady, NodeNotSchedulable, Starting) live in
+	// the default namespace
+	nodeEventsf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(metav1.NamespaceDefault),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "involvedObject.kind=Node" }))
+	nodeEvents := nodeEventsf.Core().V1().Events().Informer()
 	w := &watcher{t: t, cs: cs, ctx: ctx, following: map[string]bool{}, endpoints: map[string]string{}, since: time.Now().Truncate(time.Second)}
 	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.pod(nil, o.(*corev1.Pod)) },
@@ -176,16 +181,19 @@ func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns strin
 	// the cluster's own account: kubelet (Killing, Unhealthy, FailedPreStopHook),
 	// controllers (SuccessfulDelete, ScalingReplicaSet), the scheduler, the
 	// node controller (NodeNotReady on the pods)
-	if _, err := events.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { w.event(nil, o.(*corev1.Event)) },
-		UpdateFunc: func(o, n any) { w.event(o.(*corev1.Event), n.(*corev1.Event)) },
-	}); err != nil {
-		return fmt.Errorf("chaos: timeline: %w", err)
+	for _, inf := range []cache.SharedIndexInformer{events, nodeEvents} {
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { w.event(nil, o.(*corev1.Event)) },
+			UpdateFunc: func(o, n any) { w.event(o.(*corev1.Event), n.(*corev1.Event)) },
+		}); err != nil {
+			return fmt.Errorf("chaos: timeline: %w", err)
+		}
 	}
 	nsf.Start(ctx.Done())
 	podf.Start(ctx.Done())
 	all.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, slices.HasSynced, nodes.HasSynced, events.HasSynced) {
+	nodeEventsf.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, slices.HasSynced, nodes.HasSynced, events.HasSynced, nodeEvents.HasSynced) {
 		return fmt.Errorf("chaos: timeline: informers did not sync")
 	}
 	return nil
