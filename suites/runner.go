@@ -318,6 +318,12 @@ func (rt Runtime) run(ctx context.Context, s Scenario, ns, dir string, out *repo
 	if lerr != nil {
 		return lerr
 	}
+	if ctx.Err() != nil {
+		// cut short (an interrupt, a spec timeout): what was recorded stays
+		// on disk, but no verdict — a shortened settle could hide failures
+		out.Load, out.Timeline = res, tl.Events()
+		return fmt.Errorf("suites: interrupted before the scenario ended (%w): records and timeline kept, no verdict", ctx.Err())
+	}
 	// let the last log lines of terminated pods arrive
 	time.Sleep(500 * time.Millisecond)
 

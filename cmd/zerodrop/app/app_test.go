@@ -32,6 +32,8 @@ func TestBadInputIsNamedBeforeClusterWork(t *testing.T) {
 		"--mode \"sometimes\"":      {"up", "--mode", "sometimes"},
 		"is not a directory":        {"report", "/nonexistent/dir"},
 		"cluster.name \"Bad_Name\"": {"up", "--name", "Bad_Name", "--mode", "airgapped"},
+		"Invalid token":             {"run", "--labels", "gating ||| x"},
+		"selects no scenario":       {"run", "--labels", "nothing"},
 	}
 	for want, args := range cases {
 		_, _, err := run(t, args...)
@@ -39,5 +41,16 @@ func TestBadInputIsNamedBeforeClusterWork(t *testing.T) {
 		if err == nil || !errors.As(err, &ie) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%v: want a bad-input error containing %q, got %v", args, want, err)
 		}
+	}
+}
+
+func TestRunListsTheSelectedScenarios(t *testing.T) {
+	out, _, err := run(t, "run", "--list", "--labels", "gating")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[0], "prestop-and-drain/rolling-update-v2/deployment\t") || !strings.Contains(out, "naive/") {
+		t.Fatalf("run --list --labels gating:\n%s", out)
 	}
 }

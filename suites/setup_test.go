@@ -1,0 +1,48 @@
+package suites
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSelect(t *testing.T) {
+	all := GatingSuite()
+	count := func(filter string) int {
+		t.Helper()
+		got, err := Select(all, filter)
+		if err != nil {
+			t.Fatalf("%q: %v", filter, err)
+		}
+		return len(got)
+	}
+	if n := count("gating"); n != 5 {
+		t.Errorf("gating selects %d scenarios, want 5", n)
+	}
+	if a, b, both := count("gating"), count("ingress"), count("gating || ingress"); both != a+b {
+		t.Errorf("gating %d + ingress %d != gating || ingress %d", a, b, both)
+	}
+	if n := count("cluster"); n != len(all) {
+		t.Errorf("every scenario carries the cluster label: %d of %d", n, len(all))
+	}
+	for _, e := range mustSelect(t, all, "openkruise") {
+		if e.Scenario.Workload != "CloneSet" {
+			t.Errorf("%s carries openkruise but runs a %s", e.Scenario.ID(), e.Scenario.Workload)
+		}
+	}
+	if n := count("control && !gating && !ingress"); n != 2 {
+		t.Errorf("the further controls (SIGKILL, lost node): %d, want 2", n)
+	}
+	_, err := Select(all, "gating ||| x")
+	if err == nil || !strings.Contains(err.Error(), "Did you mean '||'") || strings.Contains(err.Error(), "{{") || strings.Contains(err.Error(), "\x1b") {
+		t.Fatalf("a bad filter must be a plain, clear error: %v", err)
+	}
+}
+
+func mustSelect(t *testing.T, all []Entry, filter string) []Entry {
+	t.Helper()
+	got, err := Select(all, filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
