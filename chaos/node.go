@@ -75,11 +75,15 @@ func (s StopNode) Run(ctx context.Context, env Env) error {
 		env.note("node_start", node)
 		return nil
 	}
-	// whatever happens, the node comes back
+	// whatever happens, the node comes back; if it cannot, say so loudly:
+	// a frozen node breaks every later scenario
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_ = start(cctx)
+		if err := start(cctx); err != nil {
+			env.log().Error("the stopped node could not be started again: start it by hand (docker unpause)", "node", node, "err", err)
+			env.note("node_start_failed", err.Error())
+		}
 	}()
 	if err := poll(ctx, "wait for the control plane to mark "+node+" NotReady and its pods not Ready", func(ctx context.Context) (string, error) {
 		n, err := env.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})

@@ -131,7 +131,7 @@ func (b *builder) componentImages(ctx context.Context, bins map[string]string, f
 	if err != nil {
 		return nil, nil, done(fmt.Errorf("factory: %w", err))
 	}
-	podnetTag := PodnetRepo + ":" + key(podnetDigest, fs["net"])[:12]
+	podnetTag := PodnetRepo + ":" + key(podnetDigest, filepath.Base(fs["net"]))[:12]
 	plans, err := planImages(strings.Fields(required), sandbox, bins, fs["net"], podnetTag)
 	if err != nil {
 		return nil, nil, done(err)
@@ -154,7 +154,7 @@ func (b *builder) componentImages(ctx context.Context, bins map[string]string, f
 			}
 		}
 		// rootfs tar names carry their own keys
-		k := key("image-v1", p.Image.Tags, p.Image.Entrypoint, p.Image.Env, p.Image.User, p.Image.Layers, digests, len(p.Image.Files), b.epoch)
+		k := key("image-v1", p.Image.Tags, p.Image.Entrypoint, p.Image.Env, p.Image.User, baseNames(p.Image.Layers), digests, len(p.Image.Files), b.epoch)
 		dst := filepath.Join(dir, p.Name+"-"+k+".tar")
 		if !exists(dst) {
 			if _, err := imagetar.Write(dst, p.Image); err != nil {

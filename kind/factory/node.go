@@ -34,7 +34,8 @@ func (b *builder) nodeImage(ctx context.Context, base string, bins map[string]st
 		digests = append(digests, d)
 	}
 	archives := uniqueArchives(images)
-	k := key("node-v1", base, digests, archives, required, manifest, b.Versions.Kubernetes)
+	// archive names carry their content keys; their directory is where the cache happens to be
+	k := key("node-v1", base, digests, baseNames(archives), required, manifest, b.Versions.Kubernetes)
 	tag := NodeRepo + ":" + b.Versions.Kubernetes + "-" + k
 	if imageExists(ctx, tag) {
 		return tag, nil
@@ -119,6 +120,16 @@ func uniqueArchives(images map[string]string) []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// baseNames drops the directories of content-keyed cache files, so that a key
+// over them does not depend on where the cache is.
+func baseNames(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = filepath.Base(p)
+	}
 	return out
 }
 
