@@ -11,8 +11,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
 	"github.com/zerodrop/zerodrop/fixtures"
@@ -224,5 +226,56 @@ func TestInstanceKey(t *testing.T) {
 		if got := InstanceKey(tc[0], tc[1]); got != tc[2] {
 			t.Errorf("InstanceKey(%q, %q) = %q, want %q", tc[0], tc[1], got, tc[2])
 		}
+	}
+}
+
+// pausedFixture is a deployment mid-rollout to v2 and a reactor that serves
+// its v2 ReplicaSet with the size replicasAt(n) at the nth list.
+func pausedFixture(replicasAt func(n int) int32) *fake.Clientset {
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", UID: "d1", Generation: 2},
+		Spec:   appsv1.DeploymentSpec{Replicas: ptr.To[int32](3), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 2, UpdatedReplicas: 1}}
+	cs := fake.NewSimpleClientset(d)
+	n := 0
+	cs.PrependReactor("list", "replicasets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		n++
+		rs := appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-v2", Namespace: "ns", Labels: map[string]string{"app": "web"},
+			OwnerReferences: []metav1.OwnerReference{{UID: "d1", Controller: ptr.To(true), Kind: "Deployment", Name: "web"}}},
+			Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To(replicasAt(n)),
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{fixtures.VersionLabel: "v2"}}}}}
+		return true, &appsv1.ReplicaSetList{Items: []appsv1.ReplicaSet{rs}}, nil
+	})
+	return cs
+}
+
+func TestPausedRolloutCatchesAControllerThatMoves(t *testing.T) {
+	cs := pausedFixture(func(n int) int32 {
+		if n > 2 {
+			return 2 // the controller scaled the new version up while paused
+		}
+		return 1
+	})
+	env := Env{Client: cs, Target: Target{Namespace: "ns", Kind: "Deployment", Name: "web", Selector: map[string]string{"app": "web"}}}
+	// bounded: a hold that misses the move would go on to wait for a rollout the fake never completes
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := PausedRollout{Version: "v2", PauseAfter: 1, Hold: 3 * time.Second}.Run(ctx, env)
+	if err == nil || !strings.Contains(err.Error(), "moved while paused: the new version went from 1 to 2 replicas") {
+		t.Fatalf("err %v", err)
+	}
+	d, _ := cs.AppsV1().Deployments("ns").Get(context.Background(), "web", metav1.GetOptions{})
+	if !d.Spec.Paused {
+		t.Fatal("the deployment was never paused")
+	}
+}
+
+func TestPausedRolloutNeedsTheRolloutStillRunning(t *testing.T) {
+	cs := pausedFixture(func(int) int32 { return 3 }) // all replicas new before the pause took effect
+	env := Env{Client: cs, Target: Target{Namespace: "ns", Kind: "Deployment", Name: "web", Selector: map[string]string{"app": "web"}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := PausedRollout{Version: "v2", PauseAfter: 1, Hold: time.Second}.Run(ctx, env)
+	if err == nil || !strings.Contains(err.Error(), "before the pause took effect") {
+		t.Fatalf("err %v", err)
 	}
 }
