@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
@@ -22,6 +22,7 @@ import (
 	"github.com/zerodrop/zerodrop/chaos"
 	"github.com/zerodrop/zerodrop/fixtures"
 	"github.com/zerodrop/zerodrop/fixtures/kruise"
+	"github.com/zerodrop/zerodrop/internal/itest"
 	"github.com/zerodrop/zerodrop/internal/testcluster"
 	"github.com/zerodrop/zerodrop/kind"
 )
@@ -39,28 +40,9 @@ type clusterEnv struct {
 }
 
 func newClusterEnv(t *testing.T) *clusterEnv {
-	if testing.Short() {
-		t.Skip("needs a cluster")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
-	t.Cleanup(cancel)
-	c, err := testcluster.Get(ctx, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	image, err := testcluster.FixtureImage(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := "zd-chaos-" + rand.String(5)
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	tc := itest.Start(t, 25*time.Minute, nil)
+	ctx, c, image, cs := tc.Ctx, tc.Cluster, tc.Image, tc.Client
+	ns := tc.Namespace(t, "zd-chaos")
 	dyn, err := dynamic.NewForConfig(c.Client.RESTConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -124,12 +106,14 @@ func (e *clusterEnv) optIn(key, value string) {
 	}
 }
 
+// pods lists the workload's pods sorted by name, the order the disruptions pick them in.
 func (e *clusterEnv) pods(env chaos.Env) []corev1.Pod {
 	e.t.Helper()
 	l, err := e.cs.CoreV1().Pods(e.ns).List(e.ctx, metav1.ListOptions{LabelSelector: metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: env.Target.Selector})})
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	slices.SortFunc(l.Items, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	return l.Items
 }
 
@@ -177,12 +161,7 @@ func TestDisruptionsOnTheCluster(t *testing.T) {
 
 	t.Run("delete", func(t *testing.T) {
 		before := e.pods(env)
-		victim := before[0]
-		for _, p := range before {
-			if p.Name < victim.Name {
-				victim = p
-			}
-		}
+		victim := before[0] // the disruptions take pods in name order
 		e.do(chaos.DeletePods{Count: 1}, env)
 		after := e.pods(env)
 		if _, still := uids(after)[victim.UID]; still || len(after) != len(before) {
@@ -348,13 +327,7 @@ func TestDisruptionsOnTheCluster(t *testing.T) {
 	})
 
 	t.Run("kill container", func(t *testing.T) {
-		ps := e.pods(env)
-		first := ps[0]
-		for _, p := range ps {
-			if p.Name < first.Name {
-				first = p
-			}
-		}
+		first := e.pods(env)[0]
 		_, restarts, err := chaos.ContainerID(&first, "fixture")
 		if err != nil {
 			t.Fatal(err)

@@ -121,10 +121,7 @@ func waitDeploymentComplete(ctx context.Context, env Env) error {
 // DeploymentPending says what a rollout still waits for ("" when complete),
 // as `kubectl rollout status` judges it.
 func DeploymentPending(d *appsv1.Deployment) string {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
+	want := replicas(d.Spec.Replicas)
 	s := d.Status
 	for _, c := range s.Conditions {
 		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
@@ -151,10 +148,7 @@ func waitStatefulSetComplete(ctx context.Context, env Env) error {
 		if err != nil {
 			return "", err
 		}
-		want := int32(1)
-		if s.Spec.Replicas != nil {
-			want = *s.Spec.Replicas
-		}
+		want := replicas(s.Spec.Replicas)
 		st := s.Status
 		switch {
 		case st.ObservedGeneration < s.Generation:
