@@ -9,10 +9,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/drain"
 
-	"github.com/zerodrop/zerodrop/internal/testcluster"
+	"github.com/zerodrop/zerodrop/internal/itest"
 	"github.com/zerodrop/zerodrop/kind"
 )
 
@@ -22,25 +21,9 @@ import (
 // Service), then drains a worker with kubectl's drain library and sees the
 // pods come back on the other worker, which then answers.
 func TestClusterTrafficAndDrain(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs a cluster")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	c, err := testcluster.Get(ctx, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	image, err := testcluster.FixtureImage(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := c.CheckTraffic(ctx, image, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
+	it := itest.Start(t, 10*time.Minute, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	ctx, c, cs := it.Ctx, it.Cluster, it.Client
+	tc, err := c.CheckTraffic(ctx, it.Image, true)
 	if err != nil {
 		t.Fatal(err)
 	}
