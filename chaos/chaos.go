@@ -7,37 +7,31 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/zerodrop/zerodrop/internal/kube"
+	"github.com/zerodrop/zerodrop/workload"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/zerodrop/zerodrop/internal/phase"
 )
 
-// Target is the workload a disruption acts on.
-type Target struct {
-	Namespace string
-	Kind      string // Deployment, StatefulSet
-	Name      string
-	Selector  map[string]string
-}
-
 // Env is what a disruption needs.
 type Env struct {
 	Client kubernetes.Interface
 	// Dynamic reaches custom resources (OpenKruise's CloneSet); may be nil otherwise.
 	Dynamic dynamic.Interface
-	Target  Target
+	Target  workload.Ref
 	Log     *slog.Logger
 	// Note records a timestamped step on the scenario's timeline (may be nil).
 	Note func(what, detail string)
@@ -115,48 +109,12 @@ func pods(ctx context.Context, env Env) ([]corev1.Pod, error) {
 	return list.Items, nil
 }
 
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
+func podReady(p *corev1.Pod) bool { return kube.PodReady(p) }
 
-// poll runs cond every interval until it is done or ctx ends; on timeout the
-// error carries the last pending description. An error from cond is retried
-// (the API server may blip) unless it is a stop: waiting cannot fix that.
+// poll waits, every 250 ms, until cond reports nothing pending (see kube.Poll).
 func poll(ctx context.Context, what string, cond func(ctx context.Context) (pending string, err error)) error {
-	pending := "not checked yet"
-	var final error
-	err := wait.PollUntilContextCancel(ctx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		p, err := cond(ctx)
-		var st stop
-		if errors.As(err, &st) {
-			final = st.err
-			return false, err
-		}
-		if err != nil {
-			pending = err.Error()
-			return false, nil
-		}
-		pending = p
-		return p == "", nil
-	})
-	switch {
-	case final != nil:
-		return final
-	case err != nil:
-		return fmt.Errorf("%s: still pending: %s (%w)", what, pending, err)
-	}
-	return nil
+	return kube.Poll(ctx, 250*time.Millisecond, what, cond)
 }
-
-// stop ends a poll at once with an error that waiting cannot fix.
-type stop struct{ err error }
-
-func (s stop) Error() string { return s.err.Error() }
 
 // WaitReady waits until the workload has want Ready pods and none terminating.
 func WaitReady(ctx context.Context, env Env, want int) error {
@@ -220,4 +178,40 @@ func names(ps []corev1.Pod) map[string]bool {
 		m[p.Name] = true
 	}
 	return m
+}
+
+// Desired returns how many replicas the workload's controller wants now
+// (spec.replicas): what "whole again" means after a disruption, a
+// scale-down included.
+func Desired(ctx context.Context, env Env) (int, error) {
+	t := env.Target
+	switch t.Kind {
+	case workload.Deployment:
+		d, err := env.Client.AppsV1().Deployments(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return 0, err
+		}
+		return int(replicas(d.Spec.Replicas)), nil
+	case workload.StatefulSet:
+		s, err := env.Client.AppsV1().StatefulSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return 0, err
+		}
+		return int(replicas(s.Spec.Replicas)), nil
+	case workload.CloneSet:
+		cs, err := cloneSets(env)
+		if err != nil {
+			return 0, err
+		}
+		u, err := cs.Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return 0, err
+		}
+		n, found, err := unstructured.NestedInt64(u.Object, "spec", "replicas")
+		if err != nil || !found {
+			return 1, err
+		}
+		return int(n), nil
+	}
+	return 0, fmt.Errorf("workload kind %q: use %v", t.Kind, workload.KindNames())
 }

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zerodrop/zerodrop/observe"
+	"github.com/zerodrop/zerodrop/workload"
+
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,10 +24,9 @@ import (
 
 	"github.com/zerodrop/zerodrop/chaos"
 	"github.com/zerodrop/zerodrop/fixtures"
-	"github.com/zerodrop/zerodrop/fixtures/kruise"
 	"github.com/zerodrop/zerodrop/internal/itest"
-	"github.com/zerodrop/zerodrop/internal/testcluster"
 	"github.com/zerodrop/zerodrop/kind"
+	"github.com/zerodrop/zerodrop/kind/addons/kruise"
 )
 
 // clusterEnv is one namespace on the test cluster with a timeline recording it.
@@ -36,7 +38,8 @@ type clusterEnv struct {
 	cluster  *kind.Cluster
 	ns       string
 	image    string
-	timeline *chaos.Timeline
+	timeline *observe.Timeline
+	tc       itest.Cluster
 }
 
 func newClusterEnv(t *testing.T) *clusterEnv {
@@ -47,7 +50,7 @@ func newClusterEnv(t *testing.T) *clusterEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &clusterEnv{t: t, ctx: ctx, cs: cs, dyn: dyn, cluster: c, ns: ns, image: image, timeline: chaos.NewTimeline()}
+	e := &clusterEnv{t: t, ctx: ctx, cs: cs, dyn: dyn, cluster: c, ns: ns, image: image, timeline: observe.NewTimeline(), tc: tc}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, ev := range e.timeline.Events() {
@@ -61,9 +64,9 @@ func newClusterEnv(t *testing.T) *clusterEnv {
 // deploy renders the naive profile (it exits at once on SIGTERM: quick
 // disruptions) as kind, applies it and waits until every pod is Ready, with
 // the timeline recording the workload.
-func (e *clusterEnv) deploy(kind fixtures.Kind, name string) chaos.Env {
+func (e *clusterEnv) deploy(kind workload.Kind, name string) chaos.Env {
 	e.t.Helper()
-	p, _ := fixtures.Preset("naive")
+	p, _ := fixtures.Preset(fixtures.Naive)
 	objs, err := fixtures.Render(kind, p, fixtures.Options{Namespace: e.ns, Name: name, Image: e.image})
 	if err != nil {
 		e.t.Fatal(err)
@@ -75,8 +78,8 @@ func (e *clusterEnv) deploy(kind fixtures.Kind, name string) chaos.Env {
 		}
 	}
 	env := chaos.Env{Client: e.cs, Note: e.timeline.Note, NodeExec: e.cluster.NodeExec, NodeFreeze: e.cluster.NodeFreeze,
-		Target: chaos.Target{Namespace: e.ns, Kind: string(kind), Name: name, Selector: fixtures.Labels(name)}, Timeout: 4 * time.Minute}
-	if err := e.timeline.Record(e.ctx, e.cs, e.ns, fixtures.Labels(name)); err != nil {
+		Target: fixtures.Workload(kind, e.ns, name), Timeout: 4 * time.Minute}
+	if err := e.timeline.Record(e.ctx, e.cs, env.Target); err != nil {
 		e.t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(e.ctx, 3*time.Minute)
@@ -90,11 +93,7 @@ func (e *clusterEnv) deploy(kind fixtures.Kind, name string) chaos.Env {
 // variant builds and loads the fixture's image variant.
 func (e *clusterEnv) variant(v string) string {
 	e.t.Helper()
-	img, err := testcluster.ImageVariant(e.ctx, e.cluster, "zerodrop-fixture", v)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return img
+	return e.tc.OwnImage(e.t, "zerodrop-fixture", v)
 }
 
 // optIn labels the namespace (OpenKruise's pod webhooks serve opted-in namespaces only).
@@ -157,7 +156,7 @@ func versions(ps []corev1.Pod) map[string]int {
 // restarted in place, a node lost and back. The timeline must have seen it.
 func TestDisruptionsOnTheCluster(t *testing.T) {
 	e := newClusterEnv(t)
-	env := e.deploy(fixtures.Deployment, "web")
+	env := e.deploy(workload.Deployment, "web")
 
 	t.Run("delete", func(t *testing.T) {
 		before := e.pods(env)
@@ -360,7 +359,7 @@ func TestDisruptionsOnTheCluster(t *testing.T) {
 // below the partition must keep running the old revision, untouched.
 func TestPartitionedRolloutOnTheCluster(t *testing.T) {
 	e := newClusterEnv(t)
-	env := e.deploy(fixtures.StatefulSet, "db")
+	env := e.deploy(workload.StatefulSet, "db")
 	before := map[string]types.UID{}
 	for _, p := range e.pods(env) {
 		before[p.Name] = p.UID
@@ -408,12 +407,12 @@ func waitFor(ctx context.Context, cond func() (bool, error)) error {
 // container restarted on the new image, the partitioned one untouched.
 func TestCloneSetOnTheCluster(t *testing.T) {
 	e := newClusterEnv(t)
-	if err := testcluster.OpenKruise(e.ctx, e.cluster, slog.New(slog.DiscardHandler)); err != nil {
+	if err := e.cluster.Install(e.ctx, kruise.Addon{Mode: e.tc.Inputs.Mode, CacheDir: e.tc.Inputs.CacheDir, Log: slog.New(slog.DiscardHandler)}); err != nil {
 		t.Fatal(err)
 	}
 	e.optIn(kruise.NamespaceLabel, "enabled")
 	v2 := e.variant("v2")
-	env := e.deploy(fixtures.CloneSet, "cs")
+	env := e.deploy(workload.CloneSet, "cs")
 	env.Dynamic = e.dyn
 	before := uids(e.pods(env))
 	image := func(p corev1.Pod) string { return p.Spec.Containers[0].Image }

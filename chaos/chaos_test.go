@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zerodrop/zerodrop/workload"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -91,7 +93,7 @@ func TestDeploymentPending(t *testing.T) {
 
 func TestDeleteRejectsImpossibleCounts(t *testing.T) {
 	cs := fake.NewSimpleClientset(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "ns", Labels: map[string]string{"app": "web"}}})
-	env := Env{Client: cs, Target: Target{Namespace: "ns", Name: "web", Selector: map[string]string{"app": "web"}}}
+	env := Env{Client: cs, Target: workload.Ref{Namespace: "ns", Name: "web", Selector: map[string]string{"app": "web"}}}
 	if err := (DeletePods{Count: 2}).Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "has 1") {
 		t.Fatalf("got %v", err)
 	}
@@ -136,7 +138,7 @@ func TestRolloutUndoPatchesThePreviousTemplate(t *testing.T) {
 		patched = a.(k8stesting.PatchAction).GetPatch()
 		return true, nil, context.Canceled // stop before waiting: the patch is what this test checks
 	})
-	env := Env{Client: cs, Target: Target{Namespace: "ns", Kind: "Deployment", Name: "web", Selector: labels}}
+	env := Env{Client: cs, Target: workload.Ref{Namespace: "ns", Kind: workload.Deployment, Name: "web", Selector: labels}}
 	_ = (RolloutUndo{}).Run(context.Background(), env)
 	if !strings.Contains(string(patched), `"zerodrop.dev/version":"v1"`) || strings.Contains(string(patched), "pod-template-hash") {
 		t.Fatalf("patch %s", patched)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/zerodrop/zerodrop/workload"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -48,11 +50,11 @@ func (u CloneSetUpdate) Run(ctx context.Context, env Env) error {
 	if u.Image == "" && u.Version != "" {
 		u.Image = env.Images[u.Version]
 		if u.Image == "" {
-			return fmt.Errorf("cloneset update: no image of version %q on the nodes (have %v)", u.Version, env.Images)
+			return fmt.Errorf("no image of version %q on the nodes (have %v)", u.Version, env.Images)
 		}
 	}
 	if u.Image == "" {
-		return fmt.Errorf("cloneset update: set Version or Image, the fixture's new image")
+		return fmt.Errorf("set Version or Image, the fixture's new image")
 	}
 	before, err := pods(ctx, env)
 	if err != nil {
@@ -65,12 +67,12 @@ func (u CloneSetUpdate) Run(ctx context.Context, env Env) error {
 	containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
 	index := -1
 	for i, c := range containers {
-		if m, _ := c.(map[string]any); m["name"] == "fixture" {
+		if m, _ := c.(map[string]any); m["name"] == env.Target.Container {
 			index = i
 		}
 	}
 	if index < 0 {
-		return fmt.Errorf("cloneset %s has no fixture container", env.Target.Name)
+		return fmt.Errorf("cloneset %s has no container %q", env.Target.Name, env.Target.Container)
 	}
 	// a JSON patch: a merge patch would replace the whole container list
 	patch, _ := json.Marshal([]map[string]any{
@@ -173,7 +175,7 @@ func (d CloneSetDeletePods) Run(ctx context.Context, env Env) error {
 }
 
 func cloneSets(env Env) (dynamic.ResourceInterface, error) {
-	if env.Target.Kind != "CloneSet" {
+	if env.Target.Kind != workload.CloneSet {
 		return nil, fmt.Errorf("a %q is not an OpenKruise CloneSet", env.Target.Kind)
 	}
 	if env.Dynamic == nil {

@@ -33,7 +33,7 @@ func (d DrainNode) Run(ctx context.Context, env Env) error {
 		return err
 	}
 	if len(ps) == 0 {
-		return fmt.Errorf("drain: the workload has no pods")
+		return fmt.Errorf("the workload has no pods")
 	}
 	node := d.Node
 	if node == "" {

@@ -9,13 +9,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// KillContainer is an ungraceful control: it kills the fixture container of
+// KillContainer is an ungraceful control: it kills the app container of
 // the workload's first pod with SIGKILL on its node (crictl stop with no grace
 // period), with no preStop, no SIGTERM and no endpoint removal first — what an
 // OOM kill or a crash looks like. It waits until the kubelet has restarted the
 // container and the pod is Ready again.
 type KillContainer struct {
-	Container string // default "fixture"
+	Container string // default: the workload's container
 }
 
 // Name describes the disruption.
@@ -24,11 +24,11 @@ func (KillContainer) Name() string { return "kill-container" }
 // Run kills and waits.
 func (k KillContainer) Run(ctx context.Context, env Env) error {
 	if env.NodeExec == nil {
-		return fmt.Errorf("kill-container needs to run commands on the nodes (a kind cluster)")
+		return fmt.Errorf("needs to run commands on the nodes (a kind cluster)")
 	}
 	name := k.Container
 	if name == "" {
-		name = "fixture"
+		name = env.Target.Container
 	}
 	ps, err := pods(ctx, env)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zerodrop/zerodrop/internal/kube"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -33,14 +35,14 @@ func (StopNode) Name() string { return "stop-node" }
 // Run stops, waits, and starts the node again.
 func (s StopNode) Run(ctx context.Context, env Env) error {
 	if env.NodeFreeze == nil {
-		return fmt.Errorf("stop-node needs to stop and start nodes (a kind cluster)")
+		return fmt.Errorf("needs to stop and start nodes (a kind cluster)")
 	}
 	ps, err := pods(ctx, env)
 	if err != nil {
 		return err
 	}
 	if len(ps) == 0 {
-		return fmt.Errorf("stop-node: the workload has no pods")
+		return fmt.Errorf("the workload has no pods")
 	}
 	node := s.Node
 	if node == "" {
@@ -51,7 +53,7 @@ func (s StopNode) Run(ctx context.Context, env Env) error {
 		return err
 	}
 	if _, cp := n.Labels["node-role.kubernetes.io/control-plane"]; cp {
-		return fmt.Errorf("stop-node: %s is the control plane, which the cluster cannot lose: pick a worker", node)
+		return fmt.Errorf("%s is the control plane, which the cluster cannot lose: pick a worker", node)
 	}
 	var onNode []string
 	for _, p := range ps {
@@ -133,11 +135,4 @@ func (s StopNode) Run(ctx context.Context, env Env) error {
 	return WaitReady(ctx, env, len(ps))
 }
 
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
+func nodeReady(n *corev1.Node) bool { return kube.NodeReady(n) }

@@ -7,6 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/zerodrop/zerodrop/workload"
+
+	"github.com/zerodrop/zerodrop/internal/kube"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,11 +41,11 @@ func (p PartitionedRollout) Name() string {
 // Run performs each step and waits for it.
 func (p PartitionedRollout) Run(ctx context.Context, env Env) error {
 	t := env.Target
-	if t.Kind != "StatefulSet" {
+	if t.Kind != workload.StatefulSet {
 		return fmt.Errorf("partitioned rollout of a %q: only StatefulSets have ordinal partitions", t.Kind)
 	}
 	if p.Version == "" || len(p.Partitions) == 0 {
-		return fmt.Errorf("partitioned rollout: set Version and at least one partition")
+		return fmt.Errorf("set Version and at least one partition")
 	}
 	sets := env.Client.AppsV1().StatefulSets(t.Namespace)
 	s, err := sets.Get(ctx, t.Name, metav1.GetOptions{})
@@ -51,7 +55,7 @@ func (p PartitionedRollout) Run(ctx context.Context, env Env) error {
 	want := replicas(s.Spec.Replicas)
 	for i, n := range p.Partitions {
 		if n < 0 || n > want || i > 0 && n > p.Partitions[i-1] {
-			return fmt.Errorf("partitioned rollout: partitions %v: use falling values from %d down to 0", p.Partitions, want)
+			return fmt.Errorf("partitions %v: use falling values from %d down to 0", p.Partitions, want)
 		}
 	}
 	before, err := pods(ctx, env)
@@ -66,7 +70,7 @@ func (p PartitionedRollout) Run(ctx context.Context, env Env) error {
 		strategy := map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"partition": n}}
 		var raw []byte
 		if i == 0 {
-			raw = TemplatePatch(p.Version, map[string]any{"updateStrategy": strategy})
+			raw = TemplatePatch(env.Target, p.Version, map[string]any{"updateStrategy": strategy}, "")
 		} else {
 			raw, _ = json.Marshal(map[string]any{"spec": map[string]any{"updateStrategy": strategy}})
 		}
@@ -85,7 +89,7 @@ func (p PartitionedRollout) Run(ctx context.Context, env Env) error {
 			}
 			pending, err := PartitionPending(s, ps, n, uids)
 			if err != nil {
-				return "", stop{err}
+				return "", kube.Stop(err)
 			}
 			return pending, nil
 		}); err != nil {

@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/workload"
 )
 
 // PausedRollout is a Deployment rollout with `kubectl rollout pause` and
@@ -35,11 +35,11 @@ func (p PausedRollout) Name() string {
 // Run pauses, changes, holds, resumes and waits.
 func (p PausedRollout) Run(ctx context.Context, env Env) error {
 	t := env.Target
-	if t.Kind != "Deployment" && t.Kind != "" {
+	if t.Kind != workload.Deployment {
 		return fmt.Errorf("paused rollout of a %s: only Deployments pause", t.Kind)
 	}
 	if p.Version == "" {
-		return fmt.Errorf("paused rollout: set Version, the version to roll out")
+		return fmt.Errorf("set Version, the version to roll out")
 	}
 	hold := p.Hold
 	if hold == 0 {
@@ -51,7 +51,7 @@ func (p PausedRollout) Run(ctx context.Context, env Env) error {
 		return err
 	}
 	if want := replicas(d.Spec.Replicas); p.PauseAfter < 0 || p.PauseAfter >= want {
-		return fmt.Errorf("paused rollout: PauseAfter %d: use 0 (pause before the change) to %d (one replica short of done) for %d replicas",
+		return fmt.Errorf("PauseAfter %d: use 0 (pause before the change) to %d (one replica short of done) for %d replicas",
 			p.PauseAfter, want-1, want)
 	}
 	before, err := pods(ctx, env)
@@ -72,7 +72,7 @@ func (p PausedRollout) Run(ctx context.Context, env Env) error {
 	}
 	change := func() error {
 		env.note("rollout_start", p.Name())
-		_, err := deployments.Patch(ctx, t.Name, types.StrategicMergePatchType, TemplatePatch(p.Version, nil), metav1.PatchOptions{})
+		_, err := deployments.Patch(ctx, t.Name, types.StrategicMergePatchType, TemplatePatch(t, p.Version, nil, ""), metav1.PatchOptions{})
 		if err != nil {
 			return fmt.Errorf("patch deployment %s: %w", t.Name, err)
 		}
@@ -122,7 +122,7 @@ func (p PausedRollout) Run(ctx context.Context, env Env) error {
 		return err
 	}
 	if p.PauseAfter > 0 && held >= replicas(d.Spec.Replicas) {
-		return fmt.Errorf("paused rollout: the new version had all %d replicas before the pause took effect: lower PauseAfter or slow the readiness of new pods", held)
+		return fmt.Errorf("the new version had all %d replicas before the pause took effect: lower PauseAfter or slow the readiness of new pods", held)
 	}
 	env.note("rollout_held", fmt.Sprintf("new version at %d replicas for %s", held, hold))
 	holdCtx, cancel := context.WithTimeout(ctx, hold)
@@ -137,7 +137,7 @@ func (p PausedRollout) Run(ctx context.Context, env Env) error {
 			return err
 		}
 		if now != held {
-			return fmt.Errorf("paused rollout: the deployment controller moved while paused: the new version went from %d to %d replicas", held, now)
+			return fmt.Errorf("the deployment controller moved while paused: the new version went from %d to %d replicas", held, now)
 		}
 		select {
 		case <-holdCtx.Done():
@@ -173,11 +173,12 @@ func newReplicas(ctx context.Context, env Env, d *appsv1.Deployment, version str
 	return 0, nil
 }
 
-// ReplicaSetFor finds the deployment's ReplicaSet whose pods carry version.
+// ReplicaSetFor finds the deployment's ReplicaSet of version (its pod
+// template carries the VersionAnnotation TemplatePatch writes).
 func ReplicaSetFor(d *appsv1.Deployment, rss []appsv1.ReplicaSet, version string) *appsv1.ReplicaSet {
 	for i := range rss {
 		rs := &rss[i]
-		if metav1.IsControlledBy(rs, d) && rs.Spec.Template.Labels[fixtures.VersionLabel] == version {
+		if metav1.IsControlledBy(rs, d) && rs.Spec.Template.Annotations[VersionAnnotation] == version {
 			return rs
 		}
 	}

@@ -10,13 +10,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/workload"
 )
 
-// RollingUpdate changes the workload's pod template — the POD_VERSION env of
-// the fixture container to Version, or a restartedAt annotation (what
-// `kubectl rollout restart` writes) when Version is empty; with NewImage
-// also the fixture's image, to Env.Images[Version], as a release does — and
+// RollingUpdate changes the workload's pod template — to Version (see
+// TemplatePatch), or a restartedAt annotation (what `kubectl rollout restart`
+// writes) when Version is empty; with NewImage also the app container's
+// image, to Env.Images[Version], as a release does — and
 // waits until the rollout is complete: observedGeneration caught up, every
 // replica updated and available, and every old pod gone.
 type RollingUpdate struct {
@@ -41,25 +41,25 @@ func (r RollingUpdate) Run(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	raw := TemplatePatch(r.Version, nil)
+	image := ""
 	if r.NewImage {
-		image := env.Images[r.Version]
+		image = env.Images[r.Version]
 		if r.Version == "" || image == "" {
 			return fmt.Errorf("image update: no image of version %q on the nodes (have %v)", r.Version, env.Images)
 		}
-		raw = TemplatePatch(r.Version, nil, image)
 	}
+	raw := TemplatePatch(env.Target, r.Version, nil, image)
 	env.note("rollout_start", r.Name())
 	t := env.Target
 	switch t.Kind {
-	case "Deployment", "":
+	case workload.Deployment:
 		if _, err := env.Client.AppsV1().Deployments(t.Namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, raw, metav1.PatchOptions{}); err != nil {
 			return fmt.Errorf("patch deployment %s: %w", t.Name, err)
 		}
 		if err := waitDeploymentComplete(ctx, env); err != nil {
 			return err
 		}
-	case "StatefulSet":
+	case workload.StatefulSet:
 		if _, err := env.Client.AppsV1().StatefulSets(t.Namespace).Patch(ctx, t.Name, types.StrategicMergePatchType, raw, metav1.PatchOptions{}); err != nil {
 			return fmt.Errorf("patch statefulset %s: %w", t.Name, err)
 		}
@@ -77,27 +77,40 @@ func (r RollingUpdate) Run(ctx context.Context, env Env) error {
 	return err
 }
 
+// VersionAnnotation marks the pod template of a version change, so that a
+// change always makes a new revision (even for an app that reads no version
+// env) and its ReplicaSet can be found again.
+const VersionAnnotation = "zerodrop.dev/version"
+
 // TemplatePatch is the strategic merge patch that changes a workload's pod
-// template: the POD_VERSION env of the fixture container and the version
-// label to version, or, when version is empty, the restartedAt annotation
-// `kubectl rollout restart` writes. extraSpec is merged into the patch's
-// top-level spec (a partition, a pause).
-//
-// image, when given, also becomes the fixture container's image.
-func TemplatePatch(version string, extraSpec map[string]any, image ...string) []byte {
-	var tmpl map[string]any
+// template: to version (the VersionAnnotation, and the workload's version
+// label and env when it has them), or, when version is empty, the
+// restartedAt annotation `kubectl rollout restart` writes. image, when not
+// empty, becomes the app container's image; extraSpec is merged into the
+// patch's top-level spec (a partition, a pause).
+func TemplatePatch(ref workload.Ref, version string, extraSpec map[string]any, image string) []byte {
+	meta := map[string]any{}
+	var container map[string]any
 	if version == "" {
-		tmpl = map[string]any{"metadata": map[string]any{
-			"annotations": map[string]any{"kubectl.kubernetes.io/restartedAt": time.Now().Format(time.RFC3339Nano)}}}
+		meta["annotations"] = map[string]any{"kubectl.kubernetes.io/restartedAt": time.Now().Format(time.RFC3339Nano)}
 	} else {
-		tmpl = map[string]any{
-			"metadata": map[string]any{"labels": map[string]any{fixtures.VersionLabel: version}},
-			"spec": map[string]any{"containers": []any{map[string]any{"name": "fixture",
-				"env": []any{map[string]any{"name": "POD_VERSION", "value": version}}}}}}
-		if len(image) > 0 {
-			c := tmpl["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
-			c["image"] = image[0]
+		meta["annotations"] = map[string]any{VersionAnnotation: version}
+		if ref.VersionLabel != "" {
+			meta["labels"] = map[string]any{ref.VersionLabel: version}
 		}
+		if ref.VersionEnv != "" {
+			container = map[string]any{"name": ref.Container, "env": []any{map[string]any{"name": ref.VersionEnv, "value": version}}}
+		}
+	}
+	if image != "" {
+		if container == nil {
+			container = map[string]any{"name": ref.Container}
+		}
+		container["image"] = image
+	}
+	tmpl := map[string]any{"metadata": meta}
+	if container != nil {
+		tmpl["spec"] = map[string]any{"containers": []any{container}}
 	}
 	spec := map[string]any{"template": tmpl}
 	for k, v := range extraSpec {

@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zerodrop/zerodrop/workload"
+
+	"github.com/zerodrop/zerodrop/internal/kube"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,8 +20,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
-
-	"github.com/zerodrop/zerodrop/fixtures"
 )
 
 func stsPod(ord string, rev string, uid types.UID, ready bool) corev1.Pod {
@@ -71,7 +73,7 @@ func TestPartitionPending(t *testing.T) {
 
 func TestPartitionedRolloutRejectsBadSteps(t *testing.T) {
 	cs := fake.NewSimpleClientset(&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"}, Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](3)}})
-	env := Env{Client: cs, Target: Target{Namespace: "ns", Kind: "StatefulSet", Name: "web"}}
+	env := Env{Client: cs, Target: workload.Ref{Namespace: "ns", Kind: "StatefulSet", Name: "web"}}
 	for _, p := range []PartitionedRollout{{Version: "v2", Partitions: []int32{1, 2}}, {Version: "v2", Partitions: []int32{4}}, {Version: "v2"}} {
 		if err := p.Run(context.Background(), env); err == nil {
 			t.Errorf("%v: want an error", p.Partitions)
@@ -88,7 +90,7 @@ func TestPollStopsAtOnce(t *testing.T) {
 	start := time.Now()
 	err := poll(context.Background(), "x", func(context.Context) (string, error) {
 		calls++
-		return "", stop{errFake("partition not honoured")}
+		return "", kube.Stop(errFake("partition not honoured"))
 	})
 	if err == nil || err.Error() != "partition not honoured" || calls != 1 || time.Since(start) > time.Second {
 		t.Fatalf("err %v after %d calls", err, calls)
@@ -101,15 +103,24 @@ func (e errFake) Error() string { return string(e) }
 
 func TestTemplatePatch(t *testing.T) {
 	var got map[string]any
-	if err := json.Unmarshal(TemplatePatch("v2", map[string]any{"paused": true}), &got); err != nil {
+	ref := workload.Ref{Container: "app", VersionEnv: "APP_VERSION", VersionLabel: "example.com/version"}
+	if err := json.Unmarshal(TemplatePatch(ref, "v2", map[string]any{"paused": true}, "img:2"), &got); err != nil {
 		t.Fatal(err)
 	}
 	spec := got["spec"].(map[string]any)
-	labels := spec["template"].(map[string]any)["metadata"].(map[string]any)["labels"].(map[string]any)
-	if labels[fixtures.VersionLabel] != "v2" || spec["paused"] != true {
+	meta := spec["template"].(map[string]any)["metadata"].(map[string]any)
+	labels, annotations := meta["labels"].(map[string]any), meta["annotations"].(map[string]any)
+	c := spec["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	env := c["env"].([]any)[0].(map[string]any)
+	if labels["example.com/version"] != "v2" || annotations[VersionAnnotation] != "v2" || spec["paused"] != true ||
+		c["name"] != "app" || c["image"] != "img:2" || env["name"] != "APP_VERSION" || env["value"] != "v2" {
 		t.Fatalf("patch %v", got)
 	}
-	if raw := string(TemplatePatch("", nil)); !strings.Contains(raw, "kubectl.kubernetes.io/restartedAt") {
+	// a workload with no version env or label still gets a new revision
+	if raw := string(TemplatePatch(workload.Ref{Container: "app"}, "v2", nil, "")); !strings.Contains(raw, VersionAnnotation) || strings.Contains(raw, "containers") {
+		t.Fatalf("bare version patch %s", raw)
+	}
+	if raw := string(TemplatePatch(ref, "", nil, "")); !strings.Contains(raw, "kubectl.kubernetes.io/restartedAt") {
 		t.Fatalf("restart patch %s", raw)
 	}
 }
@@ -118,7 +129,7 @@ func TestReplicaSetFor(t *testing.T) {
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", UID: "d1"}}
 	owned := func(name, version string, owner types.UID) appsv1.ReplicaSet {
 		return appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: name, OwnerReferences: []metav1.OwnerReference{{UID: owner, Controller: ptr.To(true)}}},
-			Spec: appsv1.ReplicaSetSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{fixtures.VersionLabel: version}}}}}
+			Spec: appsv1.ReplicaSetSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{VersionAnnotation: version}}}}}
 	}
 	rss := []appsv1.ReplicaSet{owned("other", "v2", "d2"), owned("web-1", "v1", "d1"), owned("web-2", "v2", "d1")}
 	if rs := ReplicaSetFor(d, rss, "v2"); rs == nil || rs.Name != "web-2" {
@@ -131,7 +142,7 @@ func TestReplicaSetFor(t *testing.T) {
 
 func TestPausedRolloutRejectsBadInput(t *testing.T) {
 	cs := fake.NewSimpleClientset(&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3)}})
-	env := Env{Client: cs, Target: Target{Namespace: "ns", Kind: "Deployment", Name: "web"}}
+	env := Env{Client: cs, Target: workload.Ref{Namespace: "ns", Kind: workload.Deployment, Name: "web"}}
 	for _, p := range []PausedRollout{{}, {Version: "v2", PauseAfter: 3}, {Version: "v2", PauseAfter: -1}} {
 		if err := p.Run(context.Background(), env); err == nil {
 			t.Errorf("%+v: want an error", p)
@@ -144,35 +155,13 @@ func TestStopNodeRefusesTheControlPlane(t *testing.T) {
 		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cp", Labels: map[string]string{"node-role.kubernetes.io/control-plane": ""}}},
 		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "ns", Labels: map[string]string{"app": "web"}}, Spec: corev1.PodSpec{NodeName: "cp"}})
 	froze := false
-	env := Env{Client: cs, Target: Target{Namespace: "ns", Name: "web", Selector: map[string]string{"app": "web"}}}
+	env := Env{Client: cs, Target: workload.Ref{Namespace: "ns", Name: "web", Selector: map[string]string{"app": "web"}}}
 	if err := (StopNode{}).Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "needs to stop and start nodes") {
 		t.Fatalf("without NodeFreeze: %v", err)
 	}
 	env.NodeFreeze = func(context.Context, string, bool) error { froze = true; return nil }
 	if err := (StopNode{}).Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "control plane") || froze {
 		t.Fatalf("err %v, froze %v", err, froze)
-	}
-}
-
-func TestTimelineRecordsNewEventsNotHistory(t *testing.T) {
-	tl := NewTimeline()
-	w := &watcher{t: tl, since: time.Now().Truncate(time.Second)}
-	old := &corev1.Event{Reason: "Scheduled", LastTimestamp: metav1.NewTime(time.Now().Add(-time.Hour)), InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "web-1"}}
-	w.event(nil, old)
-	killing := &corev1.Event{Reason: "Killing", Type: "Normal", Count: 1, LastTimestamp: metav1.Now(), Message: "Stopping container fixture",
-		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "web-1"}}
-	w.event(nil, killing)
-	w.event(killing, killing) // a resync: nothing new
-	again := killing.DeepCopy()
-	again.Count = 2
-	w.event(killing, again)
-	var got []string
-	for _, e := range tl.Events() {
-		got = append(got, e.Kind+" "+e.Pod+" "+e.Detail)
-	}
-	want := []string{"k8s_Killing web-1 Normal Pod/web-1: Stopping container fixture", "k8s_Killing web-1 Normal Pod/web-1: Stopping container fixture (x2)"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Fatalf("got %q\nwant %q", got, want)
 	}
 }
 
@@ -207,25 +196,13 @@ func TestCloneSetPending(t *testing.T) {
 }
 
 func TestCloneSetDisruptionsNeedACloneSet(t *testing.T) {
-	env := Env{Client: fake.NewSimpleClientset(), Target: Target{Namespace: "ns", Kind: "Deployment", Name: "web"}}
+	env := Env{Client: fake.NewSimpleClientset(), Target: workload.Ref{Namespace: "ns", Kind: workload.Deployment, Name: "web"}}
 	if err := (CloneSetUpdate{Image: "x"}).Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "not an OpenKruise CloneSet") {
 		t.Fatalf("err %v", err)
 	}
-	env.Target.Kind = "CloneSet"
+	env.Target.Kind = workload.CloneSet
 	if err := (CloneSetDeletePods{Count: 1}).Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "dynamic client") {
 		t.Fatalf("err %v", err)
-	}
-}
-
-func TestInstanceKey(t *testing.T) {
-	for _, tc := range [][3]string{
-		{"web-0", "containerd://0123456789abcdef0123", "web-0@0123456789ab"},
-		{"web-0", "fedcba9876543210", "web-0@fedcba987654"},
-		{"web-0", "", "web-0@"},
-	} {
-		if got := InstanceKey(tc[0], tc[1]); got != tc[2] {
-			t.Errorf("InstanceKey(%q, %q) = %q, want %q", tc[0], tc[1], got, tc[2])
-		}
 	}
 }
 
@@ -242,7 +219,7 @@ func pausedFixture(replicasAt func(n int) int32) *fake.Clientset {
 		rs := appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-v2", Namespace: "ns", Labels: map[string]string{"app": "web"},
 			OwnerReferences: []metav1.OwnerReference{{UID: "d1", Controller: ptr.To(true), Kind: "Deployment", Name: "web"}}},
 			Spec: appsv1.ReplicaSetSpec{Replicas: ptr.To(replicasAt(n)),
-				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{fixtures.VersionLabel: "v2"}}}}}
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{VersionAnnotation: "v2"}}}}}
 		return true, &appsv1.ReplicaSetList{Items: []appsv1.ReplicaSet{rs}}, nil
 	})
 	return cs
@@ -255,7 +232,7 @@ func TestPausedRolloutCatchesAControllerThatMoves(t *testing.T) {
 		}
 		return 1
 	})
-	env := Env{Client: cs, Target: Target{Namespace: "ns", Kind: "Deployment", Name: "web", Selector: map[string]string{"app": "web"}}}
+	env := Env{Client: cs, Target: workload.Ref{Namespace: "ns", Kind: workload.Deployment, Name: "web", Selector: map[string]string{"app": "web"}}}
 	// bounded: a hold that misses the move would go on to wait for a rollout the fake never completes
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -271,7 +248,7 @@ func TestPausedRolloutCatchesAControllerThatMoves(t *testing.T) {
 
 func TestPausedRolloutNeedsTheRolloutStillRunning(t *testing.T) {
 	cs := pausedFixture(func(int) int32 { return 3 }) // all replicas new before the pause took effect
-	env := Env{Client: cs, Target: Target{Namespace: "ns", Kind: "Deployment", Name: "web", Selector: map[string]string{"app": "web"}}}
+	env := Env{Client: cs, Target: workload.Ref{Namespace: "ns", Kind: workload.Deployment, Name: "web", Selector: map[string]string{"app": "web"}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	err := PausedRollout{Version: "v2", PauseAfter: 1, Hold: time.Second}.Run(ctx, env)

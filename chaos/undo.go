@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/zerodrop/zerodrop/workload"
+
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -29,7 +31,7 @@ const revisionAnnotation = "deployment.kubernetes.io/revision"
 // Run rolls back and waits.
 func (RolloutUndo) Run(ctx context.Context, env Env) error {
 	t := env.Target
-	if t.Kind != "Deployment" && t.Kind != "" {
+	if t.Kind != workload.Deployment {
 		return fmt.Errorf("rollout undo of a %s: only Deployments", t.Kind)
 	}
 	d, err := env.Client.AppsV1().Deployments(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})

@@ -36,7 +36,7 @@ type UpOptions struct {
 	// Recreate deletes a same-named cluster that does not match the spec or is
 	// unhealthy, instead of failing.
 	Recreate bool
-	// LogsDir receives kind's logs when creation fails (default <state>/logs).
+	// LogsDir receives kind's logs when creation fails (default: logs/ beside the kubeconfig).
 	LogsDir string
 }
 
@@ -110,7 +110,7 @@ func Up(ctx context.Context, spec Spec, o UpOptions) (*Cluster, error) {
 	if err != nil {
 		dir := o.LogsDir
 		if dir == "" {
-			dir = filepath.Join(StateDir(), "logs", spec.Name+"-"+time.Now().Format("20060102-150405"))
+			dir = filepath.Join(filepath.Dir(spec.KubeconfigPath), "logs", spec.Name+"-"+time.Now().Format("20060102-150405"))
 		}
 		if lerr := p.CollectLogs(spec.Name, dir); lerr == nil {
 			err = fmt.Errorf("%w (node logs in %s)", err, dir)

@@ -1,12 +1,8 @@
 package kind
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/zerodrop/zerodrop/kind/factory"
 )
@@ -20,7 +16,8 @@ const (
 	Online Mode = "online"
 	// Airgapped uses images the factory built here, and never pulls.
 	Airgapped Mode = "airgapped"
-	// Auto detects the mode.
+	// Auto is resolved by the entry point ($ZERODROP_MODE, else whether a
+	// registry's name resolves) before anything below it sees a mode.
 	Auto Mode = "auto"
 )
 
@@ -35,29 +32,6 @@ func ParseMode(s string) (Mode, error) {
 		return Airgapped, nil
 	}
 	return "", fmt.Errorf("mode %q: use online, airgapped or auto", s)
-}
-
-// registryHost is what auto mode asks about. Only a DNS lookup is made: no
-// request is sent to any registry.
-const registryHost = "registry.k8s.io"
-
-// ResolveMode turns Auto into Online or Airgapped ($ZERODROP_MODE first, then
-// whether the registry's name resolves), and says why.
-func ResolveMode(ctx context.Context, m Mode) (Mode, string) {
-	if m != Auto {
-		return m, "chosen"
-	}
-	if env := os.Getenv("ZERODROP_MODE"); env != "" {
-		if pm, err := ParseMode(env); err == nil && pm != Auto {
-			return pm, "ZERODROP_MODE=" + env
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if _, err := net.DefaultResolver.LookupHost(ctx, registryHost); err != nil {
-		return Airgapped, registryHost + " does not resolve (" + err.Error() + ")"
-	}
-	return Online, registryHost + " resolves"
 }
 
 // ResolveNodeImage picks the node image for a mode: kind's stock image

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zerodrop/zerodrop/internal/kube"
+
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/e2e-framework/klient/k8s/resources"
 	"sigs.k8s.io/e2e-framework/klient/wait"
@@ -102,24 +104,10 @@ func pendingReadiness(nodes []corev1.Node, pods []corev1.Pod, wantNodes int) str
 	return strings.Join(pending, "; ")
 }
 
-func nodeReady(n corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
+func nodeReady(n corev1.Node) bool { return kube.NodeReady(&n) }
 
 // PodReady reports the pod's Ready condition.
-func PodReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
+func PodReady(p *corev1.Pod) bool { return kube.PodReady(p) }
 
 // podState describes why a pod is not ready, in the words kubectl uses.
 func podState(p *corev1.Pod) string {

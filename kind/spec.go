@@ -33,7 +33,7 @@ type Spec struct {
 	Name           string
 	Workers        int
 	NodeImage      string // empty: chosen by mode (stock kind image online, factory image air-gapped)
-	KubeconfigPath string // empty: <state dir>/<name>.kubeconfig; never ~/.kube/config
+	KubeconfigPath string // the cluster's own kubeconfig (KubeconfigPath); never ~/.kube/config
 	KubeProxyMode  string // iptables (default) or nftables
 	PortMappings   []PortMapping
 }
@@ -62,21 +62,13 @@ func (s Spec) Defaults() Spec {
 	if s.PortMappings == nil {
 		s.PortMappings = append([]PortMapping(nil), DefaultPortMappings...)
 	}
-	if s.KubeconfigPath == "" {
-		s.KubeconfigPath = filepath.Join(StateDir(), s.Name+".kubeconfig")
-	}
 	return s
 }
 
-// StateDir holds kubeconfigs and cluster state: $ZERODROP_STATE, else ~/.zerodrop.
-func StateDir() string {
-	if d := os.Getenv("ZERODROP_STATE"); d != "" {
-		return d
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".zerodrop")
-	}
-	return filepath.Join(os.TempDir(), "zerodrop-state")
+// KubeconfigPath is where a cluster's own kubeconfig lives in a state
+// directory (the caller resolves the directory: $ZERODROP_STATE, ~/.zerodrop).
+func KubeconfigPath(stateDir, name string) string {
+	return filepath.Join(stateDir, name+".kubeconfig")
 }
 
 var nameRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -92,6 +84,9 @@ func (s Spec) Validate() error {
 	}
 	if s.KubeProxyMode != "iptables" && s.KubeProxyMode != "nftables" {
 		errs = append(errs, fmt.Errorf("cluster.kubeProxyMode %q: use iptables or nftables", s.KubeProxyMode))
+	}
+	if s.KubeconfigPath == "" {
+		errs = append(errs, errors.New("cluster.kubeconfig: empty: give the cluster its own kubeconfig file (zerodrop uses $ZERODROP_STATE/<name>.kubeconfig)"))
 	}
 	if home, err := os.UserHomeDir(); err == nil && filepath.Clean(s.KubeconfigPath) == filepath.Join(home, ".kube", "config") {
 		errs = append(errs, fmt.Errorf("cluster.kubeconfig %q: zerodrop never writes your ~/.kube/config; choose another path", s.KubeconfigPath))

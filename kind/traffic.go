@@ -82,7 +82,7 @@ func (c *Cluster) checkTraffic(ctx context.Context, image string, keep bool) (*T
 						LabelSelector: &metav1.LabelSelector{MatchLabels: labels}, NodeTaintsPolicy: &honor,
 					}},
 					Containers: []corev1.Container{{
-						Name: "fixture", Image: image, ImagePullPolicy: corev1.PullNever,
+						Name: "probe", Image: image, ImagePullPolicy: corev1.PullNever,
 						Args:  []string{"--on-sigterm", "drain=2s"},
 						Env:   []corev1.EnvVar{{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}},
 						Ports: []corev1.ContainerPort{{ContainerPort: 8080}},

@@ -13,37 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zerodrop/zerodrop/outcome"
+
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
-// Result is a finished run: per-path totals and series, and whether the run
-// is valid evidence at all.
-type Result struct {
-	Plan    Plan                  `json:"plan"`
-	Targets []Target              `json:"targets"`
-	Started time.Time             `json:"started"`
-	Ended   time.Time             `json:"ended"`
-	Paths   map[string]*PathStats `json:"paths"`
-	Valid   bool                  `json:"valid"`
-	// Invalid says why the run is no evidence (generator saturated, lost results, ...).
-	Invalid []string `json:"invalid,omitempty"`
-}
-
-// Sent is the total number of requests on every path.
-func (r *Result) Sent() (n int) {
-	for _, p := range r.Paths {
-		n += p.Sent
-	}
-	return n
-}
-
-// Failures is the total number of failed requests on every path.
-func (r *Result) Failures() (n int) {
-	for _, p := range r.Paths {
-		n += p.FailedAll
-	}
-	return n
-}
+// Result is a finished run (the outcome's record of the load).
+type Result = outcome.LoadResult
 
 // Load is a running load.
 type Load struct {
@@ -53,7 +29,7 @@ type Load struct {
 	started time.Time
 
 	mu        sync.Mutex
-	stats     map[string]*PathStats
+	stats     map[string]*pathAcc
 	starts    map[string][]int64 // path -> start unix nanos by seq
 	sinkErr   error
 	attackers []*vegeta.Attacker
@@ -73,14 +49,14 @@ func Start(ctx context.Context, plan Plan, targets []Target, sink Sink) (*Load, 
 	if sink == nil {
 		sink = SinkFunc(func(Record) error { return nil })
 	}
-	l := &Load{plan: plan, targets: targets, sink: sink, started: time.Now(), stats: map[string]*PathStats{},
+	l := &Load{plan: plan, targets: targets, sink: sink, started: time.Now(), stats: map[string]*pathAcc{},
 		starts: map[string][]int64{}, done: make(chan struct{})}
 	du := plan.Duration
 	if du == 0 {
 		du = plan.MaxDuration
 	}
 	for _, t := range targets {
-		l.stats[t.Path] = newPathStats(t.Path, plan.Rate)
+		l.stats[t.Path] = newPathAcc(t.Path, plan.Rate)
 		conns := &sync.Map{}
 		atk := vegeta.NewAttacker(
 			vegeta.Client(newClient(plan, conns)),
@@ -158,7 +134,7 @@ func (l *Load) record(path string, results <-chan *vegeta.Result, conns *sync.Ma
 	for res := range results {
 		rec := Record{Path: path, Seq: res.Seq, Start: res.Timestamp, Latency: res.Latency, Code: int(res.Code), Error: res.Error}
 		rec.Class = Classify(rec.Code, rec.Error)
-		if rec.Class == OK {
+		if rec.Class == outcome.OK {
 			rec.Error = ""
 		}
 		if res.Headers != nil {
@@ -212,7 +188,7 @@ const maxStall = time.Second
 func (l *Load) finish() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	res := &Result{Plan: l.plan, Targets: l.targets, Started: l.started, Ended: time.Now(), Paths: l.stats}
+	res := &Result{Plan: l.plan.Record(), Targets: l.targets, Started: l.started, Ended: time.Now(), Paths: map[string]*PathStats{}}
 	interval := time.Second / time.Duration(l.plan.Rate)
 	paths := make([]string, 0, len(l.stats))
 	for p := range l.stats {
@@ -221,6 +197,7 @@ func (l *Load) finish() {
 	sort.Strings(paths)
 	for _, p := range paths {
 		s := l.stats[p]
+		res.Paths[p] = s.PathStats
 		res.Invalid = append(res.Invalid, s.finish()...)
 		if st := l.starts[p]; len(st) > 0 && st[0] != 0 {
 			for i, ns := range st {
@@ -254,7 +231,7 @@ func (l *Load) finish() {
 var ErrInvalid = errors.New("load: run invalid")
 
 // Check returns ErrInvalid with the reasons when the run is no evidence.
-func (r *Result) Check() error {
+func Check(r *Result) error {
 	if r.Valid {
 		return nil
 	}

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zerodrop/zerodrop/outcome"
 )
 
 // runOne drives a short load at one target and returns its records.
@@ -88,7 +90,7 @@ func TestClassRefused(t *testing.T) {
 	url := "http://" + ln.Addr().String() + "/"
 	ln.Close()
 	_, recs := runOne(t, shortPlan(), url)
-	assertAll(t, recs, Refused)
+	assertAll(t, recs, outcome.Refused)
 }
 
 func TestClassReset(t *testing.T) {
@@ -97,7 +99,7 @@ func TestClassReset(t *testing.T) {
 		c.Close()
 	})
 	_, recs := runOne(t, shortPlan(), url)
-	assertAll(t, recs, Reset)
+	assertAll(t, recs, outcome.Reset)
 }
 
 func TestClassEOF(t *testing.T) {
@@ -105,7 +107,7 @@ func TestClassEOF(t *testing.T) {
 	plan := shortPlan()
 	plan.KeepAlive = false // a reused connection would be retried by net/http
 	_, recs := runOne(t, plan, url)
-	assertAll(t, recs, EOF)
+	assertAll(t, recs, outcome.EOF)
 }
 
 func TestClassTimeout(t *testing.T) {
@@ -119,11 +121,11 @@ func TestClassTimeout(t *testing.T) {
 	plan := shortPlan()
 	plan.Timeout = 100 * time.Millisecond
 	_, recs := runOne(t, plan, srv.URL)
-	assertAll(t, recs, Timeout)
+	assertAll(t, recs, outcome.Timeout)
 }
 
 func TestClassStatusCodes(t *testing.T) {
-	for code, want := range map[int]Class{200: OK, 204: OK, 302: OK, 404: HTTP4xx, 429: HTTP4xx, 500: HTTP5xx, 502: HTTP502, 503: HTTP503, 504: HTTP504, 599: HTTP5xx} {
+	for code, want := range map[int]Class{200: outcome.OK, 204: outcome.OK, 302: outcome.OK, 404: outcome.HTTP4xx, 429: outcome.HTTP4xx, 500: outcome.HTTP5xx, 502: outcome.HTTP502, 503: outcome.HTTP503, 504: outcome.HTTP504, 599: outcome.HTTP5xx} {
 		t.Run(strconv.Itoa(code), func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(code) // a 302 without Location is not followed
@@ -142,12 +144,12 @@ func TestClassStatusCodes(t *testing.T) {
 
 func TestClassifyText(t *testing.T) {
 	for text, want := range map[string]Class{
-		`Get "http://x/": dial tcp 10.0.0.1:80: connect: connection refused`:              Refused,
-		`Get "http://x/": read tcp 1.2.3.4:5->6.7.8.9:80: read: connection reset by peer`: Reset,
-		`Get "http://x/": EOF`:                                 EOF,
-		`Get "http://x/": http: server closed idle connection`: EOF,
-		`Get "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`: Timeout,
-		`Get "http://x/": dial tcp: lookup nope: no such host`:                                        OtherFail,
+		`Get "http://x/": dial tcp 10.0.0.1:80: connect: connection refused`:              outcome.Refused,
+		`Get "http://x/": read tcp 1.2.3.4:5->6.7.8.9:80: read: connection reset by peer`: outcome.Reset,
+		`Get "http://x/": EOF`:                                 outcome.EOF,
+		`Get "http://x/": http: server closed idle connection`: outcome.EOF,
+		`Get "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`: outcome.Timeout,
+		`Get "http://x/": dial tcp: lookup nope: no such host`:                                        outcome.OtherFail,
 	} {
 		if got := Classify(0, text); got != want {
 			t.Errorf("Classify(%q) = %q, want %q", text, got, want)
@@ -170,7 +172,7 @@ func TestEveryRequestAccountedWithPodsAndConnections(t *testing.T) {
 	for _, keepAlive := range []bool{true, false} {
 		served.Store(0)
 		res, recs := runOne(t, Plan{Rate: 200, Duration: time.Second, KeepAlive: keepAlive}, srv.URL)
-		if err := res.Check(); err != nil {
+		if err := Check(res); err != nil {
 			t.Fatal(err)
 		}
 		p := res.Paths["p"]
@@ -219,7 +221,7 @@ func TestSaturatedGeneratorMakesRunInvalid(t *testing.T) {
 	if res.Valid {
 		t.Fatalf("a saturated generator must not be a valid run: %+v", res.Paths["p"])
 	}
-	if err := res.Check(); err == nil || !strings.Contains(err.Error(), "saturated") {
+	if err := Check(res); err == nil || !strings.Contains(err.Error(), "saturated") {
 		t.Fatalf("want a saturation reason, got %v", err)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/zerodrop/zerodrop/outcome"
 )
 
 // Plan is the load to drive. Every run is bounded: Duration, or MaxDuration
@@ -31,10 +33,12 @@ type Plan struct {
 }
 
 // Target is one traffic path.
-type Target struct {
-	Path string `json:"path"` // label: nodeport, ingress, gateway, clusterip
-	URL  string `json:"url"`
-	Host string `json:"host,omitempty"` // Host header, for ingress routing
+type Target = outcome.Target
+
+// Record returns the plan as the outcome records it.
+func (p Plan) Record() outcome.Plan {
+	return outcome.Plan{Rate: p.Rate, Duration: p.Duration, MaxDuration: p.MaxDuration, Timeout: p.Timeout, KeepAlive: p.KeepAlive,
+		MaxConnections: p.MaxConnections, Workers: p.Workers, MaxWorkers: p.MaxWorkers, PodHeader: p.PodHeader, MinRateRatio: p.MinRateRatio}
 }
 
 // PathHeader carries the path label to the server, which counts per label.

@@ -8,25 +8,12 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/zerodrop/zerodrop/outcome"
 )
 
-// Record is one request, as the recorder saw it.
-type Record struct {
-	Path    string        `json:"path"`
-	Seq     uint64        `json:"seq"`
-	Start   time.Time     `json:"start"`
-	Latency time.Duration `json:"latencyNs"`
-	Code    int           `json:"code"`
-	Class   Class         `json:"class"`
-	Pod     string        `json:"pod,omitempty"`
-	Version string        `json:"version,omitempty"`
-	// Conn is "new" or "reused" (httptrace GotConn), "" when no connection was had.
-	Conn  string `json:"conn,omitempty"`
-	Error string `json:"error,omitempty"`
-}
-
-// End is when the request finished.
-func (r Record) End() time.Time { return r.Start.Add(r.Latency) }
+// Record is one request, as the recorder saw it (the outcome's record format).
+type Record = outcome.Record
 
 // Sink receives every record as it arrives. It must be safe for use by one
 // goroutine at a time; the engine serialises calls.
@@ -99,17 +86,4 @@ func (s *JSONLSink) Close() error {
 }
 
 // ReadJSONL reads records written by JSONLSink.
-func ReadJSONL(r io.Reader, fn func(Record) error) error {
-	dec := json.NewDecoder(r)
-	for {
-		var rec Record
-		if err := dec.Decode(&rec); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("load: read records: %w", err)
-		}
-		if err := fn(rec); err != nil {
-			return err
-		}
-	}
-}
+func ReadJSONL(r io.Reader, fn func(Record) error) error { return outcome.ReadRecords(r, fn) }

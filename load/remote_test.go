@@ -93,7 +93,7 @@ func TestRemoteStreamsEveryRecordAcrossABrokenStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := res.Check(); err != nil {
+	if err := Check(res); err != nil {
 		t.Fatal(err)
 	}
 	if n != res.Sent() || len(seen) != res.Sent() || res.Sent() < 150 {

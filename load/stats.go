@@ -5,48 +5,37 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/zerodrop/zerodrop/outcome"
 )
 
+// PathStats are one path's totals and series (recorded in the outcome).
+type PathStats = outcome.PathStats
+
 // Second is one second of one path's series.
-type Second struct {
-	At       time.Time       `json:"at"` // start of the second (unix-aligned)
-	Sent     int             `json:"sent"`
-	OK       int             `json:"ok"`
-	Failed   map[Class]int   `json:"failed,omitempty"`
-	P50      time.Duration   `json:"p50Ns"`
-	P99      time.Duration   `json:"p99Ns"`
-	Versions map[string]int  `json:"versions,omitempty"` // answers per X-Pod-Version
-	lat      []time.Duration // latencies of this second, for the quantiles
+type Second = outcome.Second
+
+// pathAcc accumulates one path's records into its PathStats.
+type pathAcc struct {
+	*PathStats
+	seqs     map[uint64]bool
+	maxSeq   uint64
+	dupSeq   int
+	bySecond map[int64]*second
 }
 
-// PathStats are one path's totals and series.
-type PathStats struct {
-	Path      string         `json:"path"`
-	Sent      int            `json:"sent"`
-	OK        int            `json:"ok"`
-	Failed    map[Class]int  `json:"failed"`
-	NewConns  int            `json:"newConns"`
-	Reused    int            `json:"reusedConns"`
-	Pods      map[string]int `json:"pods"` // answers per pod
-	First     time.Time      `json:"first"`
-	Last      time.Time      `json:"last"`
-	Planned   int            `json:"plannedRate"`
-	Achieved  float64        `json:"achievedRate"`
-	MaxLag    time.Duration  `json:"maxLagNs"` // worst delay of a request behind its schedule
-	Series    []*Second      `json:"series"`
-	seqs      map[uint64]bool
-	maxSeq    uint64
-	dupSeq    int
-	bySecond  map[int64]*Second
-	began     time.Time
-	FailedAll int `json:"failedTotal"`
+// second is a Second being filled, with its latencies for the quantiles.
+type second struct {
+	*Second
+	lat []time.Duration
 }
 
-func newPathStats(path string, rate int) *PathStats {
-	return &PathStats{Path: path, Planned: rate, Failed: map[Class]int{}, Pods: map[string]int{}, seqs: map[uint64]bool{}, bySecond: map[int64]*Second{}}
+func newPathAcc(path string, rate int) *pathAcc {
+	return &pathAcc{PathStats: &PathStats{Path: path, Planned: rate, Failed: map[Class]int{}, Pods: map[string]int{}},
+		seqs: map[uint64]bool{}, bySecond: map[int64]*second{}}
 }
 
-func (s *PathStats) add(r Record) {
+func (s *pathAcc) add(r Record) {
 	s.Sent++
 	if s.seqs[r.Seq] {
 		s.dupSeq++
@@ -70,12 +59,12 @@ func (s *PathStats) add(r Record) {
 	sec := r.Start.Unix()
 	b := s.bySecond[sec]
 	if b == nil {
-		b = &Second{At: time.Unix(sec, 0).UTC(), Failed: map[Class]int{}, Versions: map[string]int{}}
+		b = &second{Second: &Second{At: time.Unix(sec, 0).UTC(), Failed: map[Class]int{}, Versions: map[string]int{}}}
 		s.bySecond[sec] = b
 	}
 	b.Sent++
 	b.lat = append(b.lat, r.Latency)
-	if r.Class == OK {
+	if r.Class == outcome.OK {
 		s.OK++
 		b.OK++
 		if r.Pod != "" {
@@ -92,7 +81,7 @@ func (s *PathStats) add(r Record) {
 }
 
 // finish computes quantiles, the achieved rate and the accounting problems.
-func (s *PathStats) finish() []string {
+func (s *pathAcc) finish() []string {
 	keys := make([]int64, 0, len(s.bySecond))
 	for k := range s.bySecond {
 		keys = append(keys, k)
@@ -104,7 +93,7 @@ func (s *PathStats) finish() []string {
 		sort.Slice(b.lat, func(i, j int) bool { return b.lat[i] < b.lat[j] })
 		b.P50, b.P99 = quantile(b.lat, 0.5), quantile(b.lat, 0.99)
 		b.lat = nil
-		s.Series = append(s.Series, b)
+		s.Series = append(s.Series, b.Second)
 	}
 	var problems []string
 	if s.Sent > 0 {

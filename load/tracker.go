@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zerodrop/zerodrop/outcome"
 )
 
 // Tracker is a Sink that follows every path's warm-up, whatever produced the
@@ -28,7 +30,7 @@ func NewTracker(next Sink) *Tracker {
 // Write records and passes on.
 func (t *Tracker) Write(r Record) error {
 	t.mu.Lock()
-	if r.Class == OK {
+	if r.Class == outcome.OK {
 		t.streak[r.Path]++
 		if t.pods[r.Path] == nil {
 			t.pods[r.Path] = map[string]int{}

@@ -3,6 +3,8 @@ package reports
 import (
 	"fmt"
 	"sort"
+
+	"github.com/zerodrop/zerodrop/outcome"
 )
 
 // Change is one cell that differs from the baseline.
@@ -16,9 +18,9 @@ type Change struct {
 // says what got worse: a verdict no longer as expected, more failed requests
 // on a path, a longer propagation tail (by more than half and 250 ms), or a
 // scenario that disappeared. Pure.
-func Compare(base, cur []*Outcome) []Change {
-	byID := func(outs []*Outcome) map[string]*Outcome {
-		m := map[string]*Outcome{}
+func Compare(base, cur []*outcome.Outcome) []Change {
+	byID := func(outs []*outcome.Outcome) map[string]*outcome.Outcome {
+		m := map[string]*outcome.Outcome{}
 		for _, o := range outs {
 			m[o.Scenario.ID] = o
 		}
@@ -64,7 +66,7 @@ func Compare(base, cur []*Outcome) []Change {
 	return out
 }
 
-func failuresByPath(o *Outcome) map[string]int {
+func failuresByPath(o *outcome.Outcome) map[string]int {
 	m := map[string]int{}
 	for _, f := range o.Failures {
 		m[f.Path]++

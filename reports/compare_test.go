@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zerodrop/zerodrop/load"
+	"github.com/zerodrop/zerodrop/outcome"
 )
 
 func TestCompareFlagsWhatGotWorse(t *testing.T) {
@@ -15,8 +15,8 @@ func TestCompareFlagsWhatGotWorse(t *testing.T) {
 	}
 	for _, o := range cur {
 		if o.Scenario.ID == "prestop-and-drain/drain-node/deployment" {
-			o.Verdict.Result, o.Verdict.AsExpected, o.Verdict.Reason = Fail, false, "nodeport: 2 of 1570 failed"
-			o.Failures = append(o.Failures, load.Record{Path: "nodeport", Class: load.Reset}, load.Record{Path: "nodeport", Class: load.EOF})
+			o.Verdict.Result, o.Verdict.AsExpected, o.Verdict.Reason = outcome.Fail, false, "nodeport: 2 of 1570 failed"
+			o.Failures = append(o.Failures, outcome.Record{Path: "nodeport", Class: outcome.Reset}, outcome.Record{Path: "nodeport", Class: outcome.EOF})
 		}
 	}
 	got := Compare(base, cur[1:]) // and the naive control is missing

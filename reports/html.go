@@ -9,15 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zerodrop/zerodrop/chaos"
-	"github.com/zerodrop/zerodrop/load"
+	"github.com/zerodrop/zerodrop/outcome"
 )
 
 // HTML renders outcomes as one self-contained page: no script, no font, no
 // request to anywhere — styles inline, charts as inline SVG. Per scenario:
 // ok and failed requests per second per path with timeline markers, latency
 // p50/p99, and the version split during a rollout. Pure.
-func HTML(outs []*Outcome, changes []Change) (string, error) {
+func HTML(outs []*outcome.Outcome, changes []Change) (string, error) {
 	type scenario struct {
 		ID, Mark, Result, Reason string
 		Charts                   []template.HTML
@@ -114,7 +113,7 @@ svg.chart{background:#fff;border:1px solid #e3e7ee;border-radius:6px} .legend{fo
 `))
 
 // textMark is mark without emoji: a page must not depend on an emoji font.
-func textMark(o *Outcome) string {
+func textMark(o *outcome.Outcome) string {
 	switch mark(o) {
 	case "✅":
 		return "[as expected]"
@@ -124,7 +123,7 @@ func textMark(o *Outcome) string {
 	return "[NOT as expected]"
 }
 
-func matrixHTML(outs []*Outcome) template.HTML {
+func matrixHTML(outs []*outcome.Outcome) template.HTML {
 	g := newGrid(outs)
 	var b strings.Builder
 	b.WriteString(`<table class="matrix"><tr><th>profile</th>`)
@@ -174,7 +173,7 @@ var markerKinds = map[string]string{
 	"pod_evicted": "#c47a00", "app_exited": "#888",
 }
 
-func timelineMarkers(tl []chaos.Event) []marker {
+func timelineMarkers(tl []outcome.Event) []marker {
 	var out []marker
 	for _, e := range tl {
 		c, ok := markerKinds[e.Kind]
@@ -216,7 +215,7 @@ func (a axis) x(t time.Time) float64 {
 }
 func (a axis) y(v float64) float64 { return padT + plotH - v/a.maxY*plotH }
 
-func newAxis(o *Outcome, start time.Time, maxY float64) axis {
+func newAxis(o *outcome.Outcome, start time.Time, maxY float64) axis {
 	span := o.Load.Ended.Sub(start).Seconds()
 	if span < 1 {
 		span = 1
@@ -273,7 +272,7 @@ func drawMarkers(b *strings.Builder, a axis, ms []marker) {
 	}
 }
 
-func paths(o *Outcome) []string {
+func paths(o *outcome.Outcome) []string {
 	ps := append([]string(nil), o.Scenario.Paths...)
 	if len(ps) == 0 {
 		ps = sortedKeys(o.Load.Paths)
@@ -282,7 +281,7 @@ func paths(o *Outcome) []string {
 }
 
 // requestsChart: ok per second per path (lines), failed per second (red bars), timeline markers.
-func requestsChart(o *Outcome, start time.Time, ms []marker) template.HTML {
+func requestsChart(o *outcome.Outcome, start time.Time, ms []marker) template.HTML {
 	maxY := 0.0
 	for _, p := range o.Load.Paths {
 		for _, s := range p.Series {
@@ -323,9 +322,9 @@ func requestsChart(o *Outcome, start time.Time, ms []marker) template.HTML {
 	return template.HTML(b.String())
 }
 
-func classList(m map[load.Class]int) string {
+func classList(m map[outcome.Class]int) string {
 	var parts []string
-	for _, c := range load.Classes {
+	for _, c := range outcome.Classes {
 		if m[c] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", c, m[c]))
 		}
@@ -334,7 +333,7 @@ func classList(m map[load.Class]int) string {
 }
 
 // latencyChart: p50 (solid) and p99 (dashed) per path.
-func latencyChart(o *Outcome, start time.Time) template.HTML {
+func latencyChart(o *outcome.Outcome, start time.Time) template.HTML {
 	maxY := 0.0
 	for _, p := range o.Load.Paths {
 		for _, s := range p.Series {
@@ -366,7 +365,7 @@ func latencyChart(o *Outcome, start time.Time) template.HTML {
 }
 
 // versionsChart: answers per second by X-Pod-Version over every path, when more than one version answered.
-func versionsChart(o *Outcome, start time.Time) template.HTML {
+func versionsChart(o *outcome.Outcome, start time.Time) template.HTML {
 	perSec := map[int64]map[string]int{}
 	versions := []string{}
 	maxY := 0.0

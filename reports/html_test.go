@@ -10,11 +10,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/zerodrop/zerodrop/outcome"
 )
 
-func runOutcomes(t *testing.T) []*Outcome {
+func runOutcomes(t *testing.T) []*outcome.Outcome {
 	t.Helper()
-	outs, err := LoadDirs("testdata/run1")
+	outs, err := outcome.LoadDirs("testdata/run1")
 	if err != nil {
 		t.Fatal(err)
 	}

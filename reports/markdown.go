@@ -2,52 +2,21 @@ package reports
 
 import (
 	"fmt"
-	"io/fs"
 	"math"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/zerodrop/zerodrop/load"
+	"github.com/zerodrop/zerodrop/outcome"
 )
-
-// LoadDirs reads every outcome.json below the given directories, sorted by scenario.
-func LoadDirs(dirs ...string) ([]*Outcome, error) {
-	var out []*Outcome
-	for _, d := range dirs {
-		err := filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if e.IsDir() || e.Name() != "outcome.json" {
-				return nil
-			}
-			o, err := Read(p)
-			if err != nil {
-				return err
-			}
-			out = append(out, o)
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("reports: %w", err)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("reports: no outcome.json under %s", strings.Join(dirs, ", "))
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Scenario.ID < out[j].Scenario.ID })
-	return out, nil
-}
 
 // Markdown renders outcomes as a matrix profile × disruption with a verdict and
 // failure count per path in each cell, the scenario details, and what to
 // change — fit for a CI step summary or a pull-request comment. Pure.
-func Markdown(outs []*Outcome) string { return MarkdownWithChanges(outs, nil) }
+func Markdown(outs []*outcome.Outcome) string { return MarkdownWithChanges(outs, nil) }
 
 // MarkdownWithChanges is Markdown plus a section comparing the run with a baseline.
-func MarkdownWithChanges(outs []*Outcome, changes []Change) string {
+func MarkdownWithChanges(outs []*outcome.Outcome, changes []Change) string {
 	var b strings.Builder
 	asExpected := 0
 	for _, o := range outs {
@@ -145,11 +114,11 @@ type grid struct {
 	rows  []string          // profiles, in order of appearance
 	cols  []string          // disruptions (and workload, when not a Deployment), sorted
 	label map[string]string // profile -> row label ("naive (control)")
-	cells map[[2]string][]*Outcome
+	cells map[[2]string][]*outcome.Outcome
 }
 
-func newGrid(outs []*Outcome) grid {
-	g := grid{label: map[string]string{}, cells: map[[2]string][]*Outcome{}}
+func newGrid(outs []*outcome.Outcome) grid {
+	g := grid{label: map[string]string{}, cells: map[[2]string][]*outcome.Outcome{}}
 	for _, o := range outs {
 		k := [2]string{o.Scenario.Profile.Name, o.Scenario.Disruption + workloadSuffix(o)}
 		g.rows = appendUnique(g.rows, k[0])
@@ -166,16 +135,16 @@ func newGrid(outs []*Outcome) grid {
 	return g
 }
 
-func workloadSuffix(o *Outcome) string {
+func workloadSuffix(o *outcome.Outcome) string {
 	if o.Scenario.Workload == "" || o.Scenario.Workload == "Deployment" {
 		return ""
 	}
 	return " (" + strings.ToLower(string(o.Scenario.Workload)) + ")"
 }
 
-func mark(o *Outcome) string {
+func mark(o *outcome.Outcome) string {
 	switch {
-	case o.Verdict.Result == Invalid || o.Verdict.Result == Error:
+	case o.Verdict.Result == outcome.Invalid || o.Verdict.Result == outcome.Error:
 		return "⚠️"
 	case o.Verdict.AsExpected:
 		return "✅"
@@ -184,8 +153,8 @@ func mark(o *Outcome) string {
 }
 
 // cellText is "✅ nodeport 0/1704" style, one entry per path.
-func cellText(o *Outcome) string {
-	if o.Load == nil || o.Verdict.Result == Error {
+func cellText(o *outcome.Outcome) string {
+	if o.Load == nil || o.Verdict.Result == outcome.Error {
 		return mark(o) + " " + string(o.Verdict.Result)
 	}
 	var parts []string
@@ -198,7 +167,7 @@ func cellText(o *Outcome) string {
 			sent = o.Window.Paths[path].Sent // the requests the verdict judged
 		}
 		failed := 0
-		classes := map[load.Class]int{}
+		classes := map[outcome.Class]int{}
 		for _, f := range o.Failures {
 			if f.Path == path {
 				failed++
@@ -208,7 +177,7 @@ func cellText(o *Outcome) string {
 		txt := fmt.Sprintf("%s %d/%d", path, failed, sent)
 		if failed > 0 {
 			var cs []string
-			for _, c := range load.Classes {
+			for _, c := range outcome.Classes {
 				if classes[c] > 0 {
 					cs = append(cs, fmt.Sprintf("%s %d", c, classes[c]))
 				}
@@ -218,7 +187,7 @@ func cellText(o *Outcome) string {
 		parts = append(parts, txt)
 	}
 	res := mark(o) + " " + strings.Join(parts, ", ")
-	if o.Verdict.Result == Invalid {
+	if o.Verdict.Result == outcome.Invalid {
 		res += " invalid"
 	}
 	return res
@@ -226,7 +195,7 @@ func cellText(o *Outcome) string {
 
 // advice derives what to change from the measured tails and the profiles'
 // grace arithmetic.
-func advice(outs []*Outcome) string {
+func advice(outs []*outcome.Outcome) string {
 	var b strings.Builder
 	worst := map[string]time.Duration{}
 	for _, o := range outs {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zerodrop/zerodrop/outcome"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -13,7 +15,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // testdata/run1 holds the outcomes of a real `make e2e` run on this project's
 // air-gapped kind cluster (records and timelines left out).
 func TestMarkdownGolden(t *testing.T) {
-	outs, err := LoadDirs("testdata/run1")
+	outs, err := outcome.LoadDirs("testdata/run1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,13 +45,13 @@ func TestMarkdownGolden(t *testing.T) {
 }
 
 func TestMarkdownFlagsABlindControl(t *testing.T) {
-	outs, err := LoadDirs("testdata/run1")
+	outs, err := outcome.LoadDirs("testdata/run1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, o := range outs {
 		if o.Scenario.Profile.Name == "naive" {
-			o.Verdict.Result, o.Verdict.AsExpected, o.Failures = Pass, false, nil
+			o.Verdict.Result, o.Verdict.AsExpected, o.Failures = outcome.Pass, false, nil
 			o.Verdict.Reason = "zero failed requests; this negative control must drop requests: the instrument is blind"
 		}
 	}
@@ -62,7 +64,7 @@ func TestMarkdownFlagsABlindControl(t *testing.T) {
 func TestReadRejectsOtherSchemas(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "outcome.json")
 	os.WriteFile(p, []byte(`{"schema":"zerodrop.outcome/v0"}`), 0o644)
-	if _, err := Read(p); err == nil || !strings.Contains(err.Error(), "zerodrop.outcome/v1") {
+	if _, err := outcome.Read(p); err == nil || !strings.Contains(err.Error(), "zerodrop.outcome/v1") {
 		t.Fatalf("got %v", err)
 	}
 }

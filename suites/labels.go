@@ -16,6 +16,28 @@ const (
 	Cluster     Label = "cluster"     // needs a cluster
 )
 
+// labels lists the set labels in help order.
+var labels = []Label{Gating, Control, Ingress, Disruptions, OpenKruise, Matrix, Cluster}
+
+// LabelNames lists the labels scenarios carry, for messages.
+func LabelNames() []string {
+	out := make([]string, len(labels))
+	for i, l := range labels {
+		out[i] = string(l)
+	}
+	return out
+}
+
+// LabelStrings are the entry's labels as Ginkgo sees them: its set labels
+// and Cluster, which every scenario carries.
+func (e Entry) LabelStrings() []string {
+	out := []string{string(Cluster)}
+	for _, l := range e.Labels {
+		out = append(out, string(l))
+	}
+	return out
+}
+
 // Labels turns labels into a Ginkgo decorator.
 func Labels(ls ...Label) ginkgo.Labels {
 	out := make(ginkgo.Labels, len(ls))

@@ -6,6 +6,8 @@ import (
 	"github.com/zerodrop/zerodrop/chaos"
 	"github.com/zerodrop/zerodrop/fixtures"
 	"github.com/zerodrop/zerodrop/load"
+	"github.com/zerodrop/zerodrop/outcome"
+	"github.com/zerodrop/zerodrop/workload"
 )
 
 // GatingPlan is the load of the gating suite: new connections for every
@@ -19,12 +21,14 @@ type Entry struct {
 	Labels   []Label
 }
 
-func scenario(profile string, d chaos.Disruption, newVersion string, paths ...string) Scenario {
+// scenario is a Deployment of a preset under a disruption, with the gate's load.
+func scenario(profile fixtures.ProfileName, d chaos.Disruption, newVersion string, paths ...Path) Scenario {
 	p, err := fixtures.Preset(profile)
 	if err != nil {
-		panic(err) // presets are compiled in
+		// the names are the package's own constants: a test covers every set
+		p = fixtures.Profile{Name: string(profile)}
 	}
-	return Scenario{Workload: fixtures.Deployment, Profile: p, Disruption: d, NewVersion: newVersion,
+	return Scenario{Workload: workload.Deployment, Profile: p, Disruption: d, NewVersion: newVersion,
 		Paths: paths, Plan: GatingPlan}
 }
 
@@ -39,48 +43,48 @@ func scenario(profile string, d chaos.Disruption, newVersion string, paths ...st
 // ready) while NodePort and ClusterIP were clean, and the cause is not yet
 // explained. A gate must not fail at random.
 func GatingSuite() []Entry {
-	base := []string{NodePortPath, ClusterIPPath}
-	all := []string{NodePortPath, ClusterIPPath, IngressPath, GatewayPath}
+	base := []Path{PathNodePort, PathClusterIP}
+	all := []Path{PathNodePort, PathClusterIP, PathIngress, PathGateway}
 	var out []Entry
 	for _, set := range []struct {
-		paths   []string
+		paths   []Path
 		variant string
 		label   Label
 	}{{base, "", Gating}, {all, "ingress", Ingress}} {
-		mk := func(profile string, d chaos.Disruption, v string, labels ...Label) Entry {
+		mk := func(profile fixtures.ProfileName, d chaos.Disruption, v string, labels ...Label) Entry {
 			s := scenario(profile, d, v, set.paths...)
 			s.Variant = set.variant
 			return Entry{s, append([]Label{set.label}, labels...)}
 		}
 		out = append(out,
-			mk("prestop-and-drain", chaos.RollingUpdate{Version: "v2"}, "v2"),
-			mk("prestop-and-drain", chaos.RollingUpdate{}, ""),
-			mk("prestop-and-drain", chaos.DrainNode{}, ""),
-			mk("prestop-and-drain", chaos.EvictPods{Count: 1}, ""),
-			mk("naive", chaos.RollingUpdate{Version: "v2"}, "v2", Control),
+			mk(fixtures.PreStopAndDrain, chaos.RollingUpdate{Version: "v2"}, "v2"),
+			mk(fixtures.PreStopAndDrain, chaos.RollingUpdate{}, ""),
+			mk(fixtures.PreStopAndDrain, chaos.DrainNode{}, ""),
+			mk(fixtures.PreStopAndDrain, chaos.EvictPods{Count: 1}, ""),
+			mk(fixtures.Naive, chaos.RollingUpdate{Version: "v2"}, "v2", Control),
 		)
 	}
 	// further disruptions, over the gate's paths
-	undo := scenario("prestop-and-drain", chaos.RolloutUndo{}, "v1", base...)
+	undo := scenario(fixtures.PreStopAndDrain, chaos.RolloutUndo{}, "v1", base...)
 	undo.Prepare = chaos.RollingUpdate{Version: "v2"}
-	kill := scenario("prestop-and-drain", chaos.KillContainer{}, "", base...)
-	kill.Expect = fixtures.ExpectFail // SIGKILL skips every graceful step: an ungraceful control
-	canary := scenario("prestop-and-drain", chaos.PausedRollout{Version: "v2", PauseAfter: 1, Hold: 10 * time.Second}, "v2", base...)
-	staged := scenario("prestop-and-drain", chaos.PartitionedRollout{Version: "v2", Partitions: []int32{2, 1, 0}}, "v2", base...)
-	staged.Workload = fixtures.StatefulSet
+	kill := scenario(fixtures.PreStopAndDrain, chaos.KillContainer{}, "", base...)
+	kill.Expect = outcome.ExpectFail // SIGKILL skips every graceful step: an ungraceful control
+	canary := scenario(fixtures.PreStopAndDrain, chaos.PausedRollout{Version: "v2", PauseAfter: 1, Hold: 10 * time.Second}, "v2", base...)
+	staged := scenario(fixtures.PreStopAndDrain, chaos.PartitionedRollout{Version: "v2", Partitions: []int32{2, 1, 0}}, "v2", base...)
+	staged.Workload = workload.StatefulSet
 	// a lost node: nothing graceful happens until the node controller gives up on it
-	lost := scenario("prestop-and-drain", chaos.StopNode{}, "", base...)
-	lost.Expect = fixtures.ExpectFail
+	lost := scenario(fixtures.PreStopAndDrain, chaos.StopNode{}, "", base...)
+	lost.Expect = outcome.ExpectFail
 	out = append(out, Entry{undo, []Label{Disruptions}}, Entry{kill, []Label{Disruptions, Control}},
 		Entry{canary, []Label{Disruptions}}, Entry{staged, []Label{Disruptions}}, Entry{lost, []Label{Disruptions, Control}})
 
 	// OpenKruise CloneSets: in place (the pod stays; OpenKruise takes it out
 	// of its Services first, then the kubelet restarts the container: the
 	// preStop hook and SIGTERM as for a deletion), and podsToDelete
-	inPlace := scenario("prestop-and-drain", chaos.CloneSetUpdate{Version: "v2"}, "", base...)
-	inPlace.Workload = fixtures.CloneSet
-	toDelete := scenario("prestop-and-drain", chaos.CloneSetDeletePods{Count: 1}, "", base...)
-	toDelete.Workload = fixtures.CloneSet
+	inPlace := scenario(fixtures.PreStopAndDrain, chaos.CloneSetUpdate{Version: "v2"}, "", base...)
+	inPlace.Workload = workload.CloneSet
+	toDelete := scenario(fixtures.PreStopAndDrain, chaos.CloneSetDeletePods{Count: 1}, "", base...)
+	toDelete.Workload = workload.CloneSet
 	out = append(out, Entry{inPlace, []Label{Disruptions, OpenKruise}}, Entry{toDelete, []Label{Disruptions, OpenKruise}})
 	return out
 }

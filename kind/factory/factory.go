@@ -26,12 +26,12 @@ import (
 	"github.com/zerodrop/zerodrop/kind/imagetar"
 )
 
-// Options configure a build. The zero value builds Default into
-// $ZERODROP_CACHE (or ~/.cache/zerodrop) from the source tree in the working directory.
+// Options configure a build. CacheDir and SourceDir are required: the
+// entry point resolves them; a zero Versions builds Default.
 type Options struct {
 	Versions  Versions
 	CacheDir  string
-	SourceDir string // the zerodrop source tree (for the pause and podnet binaries)
+	SourceDir string // the zerodrop module (for the pause and podnet binaries)
 	Mirror    string // Debian mirror; default: the host's apt source, else deb.debian.org
 	Log       *slog.Logger
 }
@@ -48,21 +48,6 @@ type Result struct {
 	BuiltAt     time.Time         `json:"builtAt"`
 }
 
-// DefaultCacheDir is $ZERODROP_CACHE, else $XDG_CACHE_HOME/zerodrop, else ~/.cache/zerodrop.
-func DefaultCacheDir() string {
-	if d := os.Getenv("ZERODROP_CACHE"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "zerodrop")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "zerodrop-cache")
-	}
-	return filepath.Join(home, ".cache", "zerodrop")
-}
-
 type builder struct {
 	Options
 	log       *slog.Logger
@@ -75,15 +60,8 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if o.Versions == (Versions{}) {
 		o.Versions = Default
 	}
-	if o.CacheDir == "" {
-		o.CacheDir = DefaultCacheDir()
-	}
-	if o.SourceDir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, fmt.Errorf("factory: %w", err)
-		}
-		o.SourceDir = wd
+	if o.CacheDir == "" || o.SourceDir == "" {
+		return nil, fmt.Errorf("factory: the cache directory (%q) and the zerodrop source directory (%q) are both required", o.CacheDir, o.SourceDir)
 	}
 	if o.Log == nil {
 		o.Log = phase.Discard()

@@ -14,8 +14,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/zerodrop/zerodrop/internal/testcluster"
+	"github.com/zerodrop/zerodrop/internal/itest"
 	"github.com/zerodrop/zerodrop/suites"
+	"github.com/zerodrop/zerodrop/suites/runner"
 )
 
 func TestGating(t *testing.T) {
@@ -31,11 +32,11 @@ func TestGating(t *testing.T) {
 	RunSpecs(t, "zerodrop gating", suiteConfig, reporterConfig)
 }
 
-var rt suites.Runtime
+var rt runner.Runtime
 
 var _ = BeforeSuite(func(ctx SpecContext) {
 	log := slog.New(slog.NewTextHandler(GinkgoWriter, nil))
-	c, err := testcluster.Get(ctx, log)
+	c, in, err := itest.Provision(ctx, log)
 	Expect(err).NotTo(HaveOccurred())
 	out := os.Getenv("ZERODROP_OUT")
 	if out == "" {
@@ -44,7 +45,11 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	// set up only what the selected scenarios need (Traefik, OpenKruise)
 	entries, err := suites.Select(suites.GatingSuite(), GinkgoLabelFilter())
 	Expect(err).NotTo(HaveOccurred())
-	rt, err = suites.Setup(ctx, c, entries, out, log)
+	var scenarios []suites.Scenario
+	for _, e := range entries {
+		scenarios = append(scenarios, e.Scenario)
+	}
+	rt, err = runner.Setup(ctx, runner.SetupOptions{Cluster: c, Mode: in.Mode, CacheDir: in.CacheDir, SourceDir: in.SourceDir, OutDir: out, Log: log}, scenarios)
 	Expect(err).NotTo(HaveOccurred())
 	GinkgoWriter.Printf("outcomes in %s\n", out)
 }, NodeTimeout(15*time.Minute))

@@ -2,12 +2,12 @@ package app
 
 import (
 	"fmt"
-	"os"
 	"time"
+
+	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
 
 	"github.com/spf13/cobra"
 
-	"github.com/zerodrop/zerodrop/fixtures"
 	"github.com/zerodrop/zerodrop/kind"
 	"github.com/zerodrop/zerodrop/kind/factory"
 )
@@ -16,38 +16,42 @@ type clusterFlags struct {
 	spec     kind.Spec
 	mode     string
 	cacheDir string
+	stateDir string
 }
 
 func (f *clusterFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.spec.Name, "name", kind.DefaultName, "cluster name")
 	cmd.Flags().IntVar(&f.spec.Workers, "workers", 2, "worker nodes")
 	cmd.Flags().StringVar(&f.spec.NodeImage, "node-image", "", "node image (default: by mode)")
-	cmd.Flags().StringVar(&f.spec.KubeconfigPath, "kubeconfig", "", "kubeconfig file to write (default: $ZERODROP_STATE/<name>.kubeconfig, never ~/.kube/config)")
+	cmd.Flags().StringVar(&f.spec.KubeconfigPath, "kubeconfig-out", "", "the cluster's own kubeconfig file to write (default: <state dir>/<name>.kubeconfig, never ~/.kube/config)")
 	cmd.Flags().StringVar(&f.spec.KubeProxyMode, "kube-proxy-mode", "iptables", "iptables or nftables")
 	cmd.Flags().StringVar(&f.mode, "mode", "auto", "online (stock kind images), airgapped (images built by `zerodrop images`) or auto ($ZERODROP_MODE, else whether registry.k8s.io resolves)")
-	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", factory.DefaultCacheDir(), "image factory cache ($ZERODROP_CACHE)")
+	addDirFlags(cmd, &f.cacheDir, &f.stateDir)
 }
 
-// resolve validates the flags (before any cluster work) and picks the node image.
-func (f *clusterFlags) resolve(cmd *cobra.Command, g *globals) (kind.Spec, kind.Mode, error) {
+// addDirFlags adds --cache-dir and --state-dir (defaults resolved by package inputs).
+func addDirFlags(cmd *cobra.Command, cacheDir, stateDir *string) {
+	cmd.Flags().StringVar(cacheDir, "cache-dir", "", "where builds are cached (default $ZERODROP_CACHE, else ~/.cache/zerodrop)")
+	cmd.Flags().StringVar(stateDir, "state-dir", "", "where clusters' kubeconfigs and logs live (default $ZERODROP_STATE, else ~/.zerodrop)")
+}
+
+// resolve validates the flags (before any cluster work) and resolves the
+// inputs once: the mode, the directories, the kubeconfig path.
+func (f *clusterFlags) resolve(cmd *cobra.Command, g *globals) (kind.Spec, inputs.Inputs, error) {
 	m, err := kind.ParseMode(f.mode)
 	if err != nil {
-		return kind.Spec{}, "", badInput(fmt.Errorf("--%w", err))
+		return kind.Spec{}, inputs.Inputs{}, badInput(fmt.Errorf("--%w", err))
 	}
+	in := inputs.Resolve(cmd.Context(), m, f.cacheDir, f.stateDir)
 	spec := f.spec.Defaults()
+	if spec.KubeconfigPath == "" {
+		spec.KubeconfigPath = in.Kubeconfig(spec.Name)
+	}
 	if err := spec.Validate(); err != nil {
-		return kind.Spec{}, "", badInput(err)
+		return kind.Spec{}, in, badInput(err)
 	}
-	m, why := kind.ResolveMode(cmd.Context(), m)
-	g.logger().Info("mode", "mode", m, "why", why)
-	if spec.NodeImage == "" {
-		img, err := kind.ResolveNodeImage(m, f.cacheDir)
-		if err != nil {
-			return kind.Spec{}, "", err
-		}
-		spec.NodeImage = img
-	}
-	return spec, m, nil
+	g.logger().Info("mode", "mode", in.Mode, "why", in.ModeWhy)
+	return spec, in, nil
 }
 
 func newUpCmd(g *globals) *cobra.Command {
@@ -59,24 +63,21 @@ func newUpCmd(g *globals) *cobra.Command {
 		Short: "Create the cluster (or reuse a healthy matching one) and wait until it is ready",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, _, err := f.resolve(cmd, g)
-			if err != nil {
-				return err
-			}
-			c, err := kind.Up(cmd.Context(), spec, kind.UpOptions{Log: g.logger(), Recreate: recreate, ReadyTimeout: timeout})
+			spec, in, err := f.resolve(cmd, g)
 			if err != nil {
 				return err
 			}
 			if verify {
-				wd, err := os.Getwd()
-				if err != nil {
-					return err
+				if in, err = in.WithSource(""); err != nil {
+					return badInput(fmt.Errorf("up: --verify builds the fixture image: %w", err))
 				}
-				src, err := fixtures.SourceDir(wd)
-				if err != nil {
-					return fmt.Errorf("--verify builds the fixture image from the zerodrop source tree: %w", err)
-				}
-				img, err := fixtures.BuildImage(cmd.Context(), src, f.cacheDir, "zerodrop-fixture")
+			}
+			c, err := kind.Provision(cmd.Context(), kind.Options{Spec: spec, Mode: in.Mode, CacheDir: in.CacheDir, Log: g.logger(), Recreate: recreate, ReadyTimeout: timeout})
+			if err != nil {
+				return err
+			}
+			if verify {
+				img, err := factory.BuildImage(cmd.Context(), in.SourceDir, in.CacheDir, "zerodrop-fixture")
 				if err != nil {
 					return err
 				}
@@ -93,7 +94,7 @@ func newUpCmd(g *globals) *cobra.Command {
 			if c.Reused {
 				verb = "reused"
 			}
-			fmt.Fprintf(g.stdout, "cluster %s %s (%d workers, image %s)\nexport KUBECONFIG=%s\n", spec.Name, verb, spec.Workers, spec.NodeImage, spec.KubeconfigPath)
+			fmt.Fprintf(g.stdout, "cluster %s %s (%d workers, image %s)\nexport KUBECONFIG=%s\n", c.Spec.Name, verb, c.Spec.Workers, c.Spec.NodeImage, c.Spec.KubeconfigPath)
 			return nil
 		},
 	}
@@ -106,16 +107,24 @@ func newUpCmd(g *globals) *cobra.Command {
 
 func newDownCmd(g *globals) *cobra.Command {
 	var spec kind.Spec
+	var stateDir string
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Delete the cluster and its kubeconfig file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if spec.KubeconfigPath == "" {
+				if stateDir == "" {
+					stateDir = inputs.DefaultStateDir()
+				}
+				spec.KubeconfigPath = kind.KubeconfigPath(stateDir, spec.Name)
+			}
 			return kind.Down(cmd.Context(), spec, g.logger())
 		},
 	}
 	cmd.Flags().StringVar(&spec.Name, "name", kind.DefaultName, "cluster name")
-	cmd.Flags().StringVar(&spec.KubeconfigPath, "kubeconfig", "", "kubeconfig file to remove (default: $ZERODROP_STATE/<name>.kubeconfig)")
+	cmd.Flags().StringVar(&spec.KubeconfigPath, "kubeconfig-out", "", "the cluster's kubeconfig file to remove (default: <state dir>/<name>.kubeconfig)")
+	cmd.Flags().StringVar(&stateDir, "state-dir", "", "where clusters' kubeconfigs live (default $ZERODROP_STATE, else ~/.zerodrop)")
 	return cmd
 }
 
@@ -137,7 +146,7 @@ func newModeCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return badInput(fmt.Errorf("--%w", err))
 			}
-			m, why := kind.ResolveMode(cmd.Context(), m)
+			m, why := inputs.ResolveMode(cmd.Context(), m)
 			g.logger().Debug("mode", "mode", m, "why", why)
 			fmt.Fprintln(g.stdout, m)
 			return nil

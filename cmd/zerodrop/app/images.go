@@ -7,6 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
+	"github.com/zerodrop/zerodrop/kind"
+
 	"github.com/spf13/cobra"
 
 	"github.com/zerodrop/zerodrop/kind/dockerd"
@@ -60,7 +63,11 @@ func newImagesCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			o.Log = g.logger()
+			in, err := inputs.Resolve(cmd.Context(), kind.Airgapped, o.CacheDir, "").WithSource(o.SourceDir)
+			if err != nil {
+				return badInput(fmt.Errorf("images: %w", err))
+			}
+			o.CacheDir, o.SourceDir, o.Log = in.CacheDir, in.SourceDir, g.logger()
 			res, err := factory.Build(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -71,7 +78,7 @@ func newImagesCmd(g *globals) *cobra.Command {
 		},
 	}
 	ef.add(cmd)
-	cmd.Flags().StringVar(&o.CacheDir, "cache-dir", factory.DefaultCacheDir(), "where builds are cached ($ZERODROP_CACHE)")
+	cmd.Flags().StringVar(&o.CacheDir, "cache-dir", "", "where builds are cached (default $ZERODROP_CACHE, else ~/.cache/zerodrop)")
 	cmd.Flags().StringVar(&o.SourceDir, "source-dir", "", "the zerodrop source tree (default: the working directory)")
 	cmd.Flags().StringVar(&o.Mirror, "debian-mirror", "", "Debian mirror for debootstrap (default: the host's apt source)")
 	return cmd

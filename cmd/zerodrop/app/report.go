@@ -1,9 +1,12 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/zerodrop/zerodrop/outcome"
 
 	"github.com/spf13/cobra"
 
@@ -23,13 +26,16 @@ func newReportCmd(g *globals) *cobra.Command {
 					return badInput(fmt.Errorf("report: %s is not a directory of outcomes (give the --out of a run, e.g. out/<time>)", d))
 				}
 			}
-			outs, err := reports.LoadDirs(dirs...)
+			outs, err := outcome.LoadDirs(dirs...)
+			if errors.Is(err, outcome.ErrNoOutcomes) {
+				return badInput(fmt.Errorf("report: %w (give the --out directory of a run)", err))
+			}
 			if err != nil {
 				return err
 			}
 			var changes []reports.Change
 			if baseline != "" {
-				base, err := reports.LoadDirs(baseline)
+				base, err := outcome.LoadDirs(baseline)
 				if err != nil {
 					return badInput(fmt.Errorf("report: --baseline: %w", err))
 				}

@@ -7,6 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
+	"github.com/zerodrop/zerodrop/outcome"
+	"github.com/zerodrop/zerodrop/suites/runner"
+
 	"github.com/spf13/cobra"
 
 	"github.com/zerodrop/zerodrop/kind"
@@ -15,7 +19,7 @@ import (
 )
 
 func newRunCmd(g *globals) *cobra.Command {
-	var labels, out, name string
+	var labels, out, name, cacheDir, stateDir, sourceDir string
 	var list, keep bool
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -46,15 +50,23 @@ Labels: ` + strings.Join(suites.LabelNames(), ", ") + `.`,
 			}
 			log := g.logger()
 			ctx := cmd.Context()
-			spec := kind.Spec{Name: name}.Defaults()
+			in, err := inputs.Resolve(ctx, kind.Auto, cacheDir, stateDir).WithSource(sourceDir)
+			if err != nil {
+				return badInput(fmt.Errorf("run: %w", err))
+			}
+			spec := kind.Spec{Name: name, KubeconfigPath: in.Kubeconfig(name)}.Defaults()
 			c, err := kind.Attach(spec, log)
 			if err != nil {
-				return fmt.Errorf("run: %w (bring it up with 'zerodrop up --name %s' or 'make cluster')", err, spec.Name)
+				return fmt.Errorf("run: %w", err)
 			}
 			if err := c.WaitReady(ctx); err != nil {
 				return fmt.Errorf("run: %w", err)
 			}
-			rt, err := suites.Setup(ctx, c, entries, out, log)
+			scenarios := make([]suites.Scenario, len(entries))
+			for i, e := range entries {
+				scenarios[i] = e.Scenario
+			}
+			rt, err := runner.Setup(ctx, runner.SetupOptions{Cluster: c, Mode: in.Mode, CacheDir: in.CacheDir, SourceDir: in.SourceDir, OutDir: out, Log: log}, scenarios)
 			if err != nil {
 				return fmt.Errorf("run: %w", err)
 			}
@@ -78,7 +90,7 @@ Labels: ` + strings.Join(suites.LabelNames(), ", ") + `.`,
 				}
 				fmt.Fprintf(g.stdout, "%s %s: %s, expected %s: %s\n", mark, e.Scenario.ID(), o.Verdict.Result, o.Verdict.Expected, o.Verdict.Reason)
 			}
-			outs, err := reports.LoadDirs(out)
+			outs, err := outcome.LoadDirs(out)
 			if err != nil {
 				return err
 			}
@@ -104,5 +116,7 @@ Labels: ` + strings.Join(suites.LabelNames(), ", ") + `.`,
 	cmd.Flags().StringVar(&name, "name", kind.DefaultName, "the kind cluster to run on")
 	cmd.Flags().BoolVar(&list, "list", false, "list the selected scenarios and exit; needs no cluster")
 	cmd.Flags().BoolVar(&keep, "keep-on-failure", false, "keep the namespace of a scenario whose verdict is not as expected")
+	cmd.Flags().StringVar(&sourceDir, "source-dir", "", "the zerodrop source tree the fixture images are built from (default: the one at or above the working directory)")
+	addDirFlags(cmd, &cacheDir, &stateDir)
 	return cmd
 }

@@ -1,31 +1,19 @@
-// Package reports holds the versioned outcome schema every scenario writes,
-// and renders outcomes into reports without a cluster.
-package reports
+package outcome
 
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
-
-	"github.com/zerodrop/zerodrop/chaos"
-	"github.com/zerodrop/zerodrop/fixtures"
-	"github.com/zerodrop/zerodrop/load"
 )
 
 // Schema names the outcome format; bump it on an incompatible change.
+// Fields are only ever added within a version, so older files still read.
 const Schema = "zerodrop.outcome/v1"
-
-// Result is a scenario's verdict.
-type Result string
-
-const (
-	Pass    Result = "pass"    // zero failed requests, disruption really happened, traffic really flowed
-	Fail    Result = "fail"    // requests failed
-	Invalid Result = "invalid" // no evidence either way (generator saturated, traffic never reached a pod, ...)
-	Error   Result = "error"   // the scenario could not run (disruption failed, cluster error)
-)
 
 // Outcome is everything one scenario produced. It is written as soon as the
 // scenario starts (Complete false) and rewritten when it ends.
@@ -36,30 +24,33 @@ type Outcome struct {
 	Started     time.Time    `json:"started"`
 	Ended       time.Time    `json:"ended,omitempty"`
 	Complete    bool         `json:"complete"`
-	Load        *load.Result `json:"load,omitempty"`
+	Load        *LoadResult  `json:"load,omitempty"`
 	// MeasuredFrom is when the load was warm on every path: the verdict judges
 	// requests from then on; WarmupFailures before it are reported, not judged.
 	MeasuredFrom   time.Time `json:"measuredFrom,omitempty"`
 	WarmupFailures int       `json:"warmupFailures,omitempty"`
 	// Window counts, per path, the requests the verdict judged.
 	Window   *Window         `json:"window,omitempty"`
-	Failures []load.Record   `json:"failures,omitempty"`
-	Timeline []chaos.Event   `json:"timeline,omitempty"`
+	Failures []Record        `json:"failures,omitempty"`
+	Timeline []Event         `json:"timeline,omitempty"`
 	Server   ServerCounts    `json:"server"`
 	Tail     map[string]Tail `json:"propagationTail,omitempty"` // per path
 	Verdict  Verdict         `json:"verdict"`
+	// Phases are the runner's phases in order, with their timings: where the
+	// harness spent the scenario's time.
+	Phases []Phase `json:"phases,omitempty"`
 	// RecordsFile is the raw request records beside this file (JSON lines).
 	RecordsFile string `json:"recordsFile,omitempty"`
 }
 
 // ScenarioInfo says what ran.
 type ScenarioInfo struct {
-	ID         string           `json:"id"`
-	Workload   fixtures.Kind    `json:"workload"`
-	Profile    fixtures.Profile `json:"profile"`
-	Disruption string           `json:"disruption"`
-	Paths      []string         `json:"paths"`
-	Namespace  string           `json:"namespace"`
+	ID         string   `json:"id"`
+	Workload   string   `json:"workload"` // the controller kind: Deployment, StatefulSet, CloneSet
+	Profile    Profile  `json:"profile"`
+	Disruption string   `json:"disruption"`
+	Paths      []string `json:"paths"`
+	Namespace  string   `json:"namespace"`
 }
 
 // Environment is where it ran.
@@ -74,7 +65,7 @@ type Environment struct {
 	Controllers       map[string]string `json:"controllers,omitempty"`
 }
 
-// ServerCounts is the fixture's own count of the requests it served, to
+// ServerCounts is the app's own count of the requests it served, to
 // cross-check the load's successes.
 type ServerCounts struct {
 	PerPod map[string]map[string]int64 `json:"perPod,omitempty"` // pod -> path -> served
@@ -96,44 +87,77 @@ type Tail struct {
 	Pods                int           `json:"pods"` // terminating pods measured
 }
 
-// Verdict is the scenario's result and whether it is what the profile expects.
-type Verdict struct {
-	Result   Result               `json:"result"`
-	Reason   string               `json:"reason"`
-	Expected fixtures.Expectation `json:"expected"`
-	// AsExpected: pass for a pass profile, fail for a negative control. A
-	// control that passes means the instrument is blind.
-	AsExpected bool `json:"asExpected"`
+// Phase is one runner phase as it ran.
+type Phase struct {
+	Name     string        `json:"name"`
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"durationNs"`
+	Error    string        `json:"error,omitempty"`
 }
 
 // Write stores the outcome atomically as outcome.json in dir.
 func (o *Outcome) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("reports: %w", err)
+		return fmt.Errorf("outcome: %w", err)
 	}
 	raw, err := json.MarshalIndent(o, "", "  ")
 	if err != nil {
-		return fmt.Errorf("reports: %w", err)
+		return fmt.Errorf("outcome: %w", err)
 	}
 	tmp := filepath.Join(dir, ".outcome.json.tmp")
 	if err := os.WriteFile(tmp, raw, 0o644); err != nil {
-		return fmt.Errorf("reports: %w", err)
+		return fmt.Errorf("outcome: %w", err)
 	}
-	return os.Rename(tmp, filepath.Join(dir, "outcome.json"))
+	if err := os.Rename(tmp, filepath.Join(dir, "outcome.json")); err != nil {
+		return fmt.Errorf("outcome: %w", err)
+	}
+	return nil
 }
 
 // Read loads an outcome.json and checks its schema.
 func Read(path string) (*Outcome, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reports: %w", err)
+		return nil, fmt.Errorf("outcome: %w", err)
 	}
 	var o Outcome
 	if err := json.Unmarshal(raw, &o); err != nil {
-		return nil, fmt.Errorf("reports: %s: %w", path, err)
+		return nil, fmt.Errorf("outcome: %s: %w", path, err)
 	}
 	if o.Schema != Schema {
-		return nil, fmt.Errorf("reports: %s: schema %q, this zerodrop reads %q", path, o.Schema, Schema)
+		return nil, fmt.Errorf("outcome: %s: schema %q, this zerodrop reads %q", path, o.Schema, Schema)
 	}
 	return &o, nil
+}
+
+// ErrNoOutcomes is returned by LoadDirs when the directories hold none.
+var ErrNoOutcomes = fmt.Errorf("outcome: no outcome.json found")
+
+// LoadDirs reads every outcome.json below the given directories, sorted by scenario.
+func LoadDirs(dirs ...string) ([]*Outcome, error) {
+	var out []*Outcome
+	for _, d := range dirs {
+		err := filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if e.IsDir() || e.Name() != "outcome.json" {
+				return nil
+			}
+			o, err := Read(p)
+			if err != nil {
+				return err
+			}
+			out = append(out, o)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("outcome: %w", err)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w under %s", ErrNoOutcomes, strings.Join(dirs, ", "))
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Scenario.ID < out[j].Scenario.ID })
+	return out, nil
 }

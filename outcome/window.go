@@ -1,15 +1,14 @@
-package reports
+package outcome
 
 import (
 	"fmt"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/zerodrop/zerodrop/load"
 )
 
-// Window counts requests by path from a start time on.
+// Window counts requests by path from a start time on: the part of the load
+// a verdict judges.
 type Window struct {
 	From   time.Time              `json:"from"`
 	Paths  map[string]*WindowPath `json:"paths"`
@@ -18,12 +17,12 @@ type Window struct {
 
 // WindowPath is one path's count inside the window.
 type WindowPath struct {
-	Sent   int                `json:"sent"`
-	Failed map[load.Class]int `json:"failed,omitempty"`
+	Sent   int           `json:"sent"`
+	Failed map[Class]int `json:"failed,omitempty"`
 }
 
 // MeasureWindow counts the records that started at or after from.
-func MeasureWindow(records []load.Record, from time.Time) Window {
+func MeasureWindow(records []Record, from time.Time) Window {
 	w := Window{From: from, Paths: map[string]*WindowPath{}}
 	for _, r := range records {
 		if r.Start.Before(from) {
@@ -34,7 +33,7 @@ func MeasureWindow(records []load.Record, from time.Time) Window {
 		}
 		p := w.Paths[r.Path]
 		if p == nil {
-			p = &WindowPath{Failed: map[load.Class]int{}}
+			p = &WindowPath{Failed: map[Class]int{}}
 			w.Paths[r.Path] = p
 		}
 		p.Sent++
@@ -75,7 +74,7 @@ func (w Window) Summary() string {
 		p := w.Paths[path]
 		failed := 0
 		var cls []string
-		for _, c := range load.Classes {
+		for _, c := range Classes {
 			if n := p.Failed[c]; n > 0 {
 				failed += n
 				cls = append(cls, fmt.Sprintf("%s %d", c, n))

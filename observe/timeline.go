@@ -1,4 +1,9 @@
-package chaos
+// Package observe watches a scenario from the outside: the timeline (pods,
+// EndpointSlices, nodes, Kubernetes Events and the app's own lifecycle
+// events, on one time axis), when the load is warm, what the app counted
+// itself, and how long terminating pods kept getting requests. It changes
+// nothing in the cluster; package chaos does.
+package observe
 
 import (
 	"bufio"
@@ -9,6 +14,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zerodrop/zerodrop/internal/kube"
+	"github.com/zerodrop/zerodrop/outcome"
+	"github.com/zerodrop/zerodrop/workload"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -23,13 +32,7 @@ import (
 
 // Event is one timestamped thing on the scenario's single time axis (kind
 // nodes share the host clock, so the cluster's and the load's times compare).
-type Event struct {
-	Time   time.Time `json:"time"`
-	Source string    `json:"source"` // harness, pod, endpoint, node, app
-	Kind   string    `json:"kind"`
-	Pod    string    `json:"pod,omitempty"`
-	Detail string    `json:"detail,omitempty"`
-}
+type Event = outcome.Event
 
 // Timeline collects events from every source, safe for concurrent use.
 type Timeline struct {
@@ -38,15 +41,19 @@ type Timeline struct {
 	// final keeps each container instance's last lifecycle report with
 	// counts (exited, last_request), by InstanceKey.
 	final map[string]server.Event
-	// instances are the fixture container instances seen running, by InstanceKey.
+	// instances are the app container instances seen running, by InstanceKey.
 	instances map[string]bool
+	// following counts the log streams still open; ended closes per
+	// instance when its stream has been read to the end.
+	following sync.WaitGroup
+	ended     map[string]chan struct{}
 	// OnEvent, if set, sees every event as it is added (to stream to disk).
 	OnEvent func(Event)
 }
 
 // NewTimeline returns an empty timeline.
 func NewTimeline() *Timeline {
-	return &Timeline{final: map[string]server.Event{}, instances: map[string]bool{}}
+	return &Timeline{final: map[string]server.Event{}, instances: map[string]bool{}, ended: map[string]chan struct{}{}}
 }
 
 // InstanceKey names one run of a pod's fixture container: the pod's name and
@@ -91,7 +98,7 @@ func (t *Timeline) Events() []Event {
 	return out
 }
 
-// Instances returns the fixture container instances seen running (InstanceKey).
+// Instances returns the app container instances seen running (InstanceKey).
 func (t *Timeline) Instances() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -101,6 +108,30 @@ func (t *Timeline) Instances() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// WaitLogs waits until the log of every instance not in running has been
+// read to its end (its last lifecycle report is in), or ctx ends. A
+// container's log stream ends when the container does.
+func (t *Timeline) WaitLogs(ctx context.Context, running map[string]bool) error {
+	t.mu.Lock()
+	var waits []chan struct{}
+	var names []string
+	for k, ch := range t.ended {
+		if !running[k] {
+			waits = append(waits, ch)
+			names = append(names, k)
+		}
+	}
+	t.mu.Unlock()
+	for i, ch := range waits {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("observe: the log of %s did not end: %w", names[i], ctx.Err())
+		}
+	}
+	return nil
 }
 
 // AppReports returns each container instance's last lifecycle report
@@ -115,12 +146,14 @@ func (t *Timeline) AppReports() map[string]server.Event {
 	return out
 }
 
-// Record watches the namespace's pods that match selector (the workload's:
-// a load generator in the same namespace is not the workload), its
-// EndpointSlices and the cluster's nodes, and follows each fixture
-// container's log, until ctx ends. It returns once the informers have synced.
-func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns string, selector map[string]string) error {
-	sel := labels.SelectorFromSet(selector).String()
+// Record watches the workload's pods (by its selector: a load generator in
+// the same namespace is not the workload), the namespace's EndpointSlices
+// and Events, the cluster's nodes and their Events, and follows the app
+// container's log of lifecycle events when the workload writes them, until
+// ctx ends. It returns once the informers have synced.
+func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ref workload.Ref) error {
+	ns := ref.Namespace
+	sel := labels.SelectorFromSet(ref.Selector).String()
 	nsf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
 	podf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel }))
@@ -134,7 +167,7 @@ func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns strin
 	nodeEventsf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(metav1.NamespaceDefault),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "involvedObject.kind=Node" }))
 	nodeEvents := nodeEventsf.Core().V1().Events().Informer()
-	w := &watcher{t: t, cs: cs, ctx: ctx, following: map[string]bool{}, endpoints: map[string]string{}, since: time.Now().Truncate(time.Second)}
+	w := &watcher{t: t, cs: cs, ctx: ctx, ref: ref, following: map[string]bool{}, endpoints: map[string]string{}, since: time.Now().Truncate(time.Second)}
 	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.pod(nil, o.(*corev1.Pod)) },
 		UpdateFunc: func(o, n any) { w.pod(o.(*corev1.Pod), n.(*corev1.Pod)) },
@@ -144,7 +177,7 @@ func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns strin
 			}
 		},
 	}); err != nil {
-		return fmt.Errorf("chaos: timeline: %w", err)
+		return fmt.Errorf("observe: timeline: %w", err)
 	}
 	if _, err := slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.slice(o.(*discoveryv1.EndpointSlice), false) },
@@ -155,7 +188,7 @@ func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns strin
 			}
 		},
 	}); err != nil {
-		return fmt.Errorf("chaos: timeline: %w", err)
+		return fmt.Errorf("observe: timeline: %w", err)
 	}
 	if _, err := nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(o, n any) {
@@ -167,7 +200,7 @@ func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns strin
 				}
 				t.Add(Event{Source: "node", Kind: kind, Detail: b.Name})
 			}
-			if r := nodeReady(b); r != nodeReady(a) {
+			if r := kube.NodeReady(b); r != kube.NodeReady(a) {
 				kind := "node_not_ready"
 				if r {
 					kind = "node_ready"
@@ -176,7 +209,7 @@ func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns strin
 			}
 		},
 	}); err != nil {
-		return fmt.Errorf("chaos: timeline: %w", err)
+		return fmt.Errorf("observe: timeline: %w", err)
 	}
 	// the cluster's own account: kubelet (Killing, Unhealthy, FailedPreStopHook),
 	// controllers (SuccessfulDelete, ScalingReplicaSet), the scheduler, the
@@ -186,7 +219,7 @@ func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns strin
 			AddFunc:    func(o any) { w.event(nil, o.(*corev1.Event)) },
 			UpdateFunc: func(o, n any) { w.event(o.(*corev1.Event), n.(*corev1.Event)) },
 		}); err != nil {
-			return fmt.Errorf("chaos: timeline: %w", err)
+			return fmt.Errorf("observe: timeline: %w", err)
 		}
 	}
 	nsf.Start(ctx.Done())
@@ -194,7 +227,7 @@ func (t *Timeline) Record(ctx context.Context, cs kubernetes.Interface, ns strin
 	all.Start(ctx.Done())
 	nodeEventsf.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, slices.HasSynced, nodes.HasSynced, events.HasSynced, nodeEvents.HasSynced) {
-		return fmt.Errorf("chaos: timeline: informers did not sync")
+		return fmt.Errorf("observe: timeline: informers did not sync")
 	}
 	return nil
 }
@@ -203,6 +236,7 @@ type watcher struct {
 	t         *Timeline
 	cs        kubernetes.Interface
 	ctx       context.Context
+	ref       workload.Ref
 	mu        sync.Mutex
 	following map[string]bool
 	endpoints map[string]string // slice/address -> last state
@@ -252,7 +286,7 @@ func (w *watcher) pod(old, p *corev1.Pod) {
 	if old != nil && old.Spec.NodeName == "" && p.Spec.NodeName != "" {
 		add("pod_scheduled", p.Spec.NodeName, time.Time{})
 	}
-	if r := podReady(p); old == nil && r || old != nil && podReady(old) != r {
+	if r := kube.PodReady(p); old == nil && r || old != nil && kube.PodReady(old) != r {
 		kind := "pod_unready"
 		if r {
 			kind = "pod_ready"
@@ -274,16 +308,17 @@ func (w *watcher) pod(old, p *corev1.Pod) {
 		if term := cs.State.Terminated; term != nil && was == nil {
 			add("container_terminated", fmt.Sprintf("%s exit %d %s", cs.Name, term.ExitCode, term.Reason), term.FinishedAt.Time)
 		}
-		if cs.State.Running != nil && cs.Name == "fixture" {
-			w.follow(p.Namespace, p.Name, InstanceKey(p.Name, cs.ContainerID))
+		if cs.State.Running != nil && cs.Name == w.ref.Container {
+			w.track(p.Namespace, p.Name, InstanceKey(p.Name, cs.ContainerID))
 		}
 	}
 }
 
-// follow streams the fixture's lifecycle events from its log while it runs:
+// track notes a running instance of the app container and, when the
+// workload writes lifecycle events, streams them from its log while it runs:
 // a deleted pod's logs are gone afterwards. Each container instance is
 // followed on its own: the stream of a container ends with it.
-func (w *watcher) follow(ns, pod, instance string) {
+func (w *watcher) track(ns, pod, instance string) {
 	w.mu.Lock()
 	if w.following[instance] {
 		w.mu.Unlock()
@@ -291,11 +326,20 @@ func (w *watcher) follow(ns, pod, instance string) {
 	}
 	w.following[instance] = true
 	w.mu.Unlock()
+	ended := make(chan struct{})
 	w.t.mu.Lock()
 	w.t.instances[instance] = true
+	w.t.ended[instance] = ended
 	w.t.mu.Unlock()
+	if !w.ref.AppEvents {
+		close(ended)
+		return
+	}
+	w.t.following.Add(1)
 	go func() {
-		rc, err := w.cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: "fixture", Follow: true}).Stream(w.ctx)
+		defer w.t.following.Done()
+		defer close(ended)
+		rc, err := w.cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: w.ref.Container, Follow: true}).Stream(w.ctx)
 		if err != nil {
 			w.t.Add(Event{Source: "harness", Kind: "log_follow_failed", Pod: pod, Detail: err.Error()})
 			return

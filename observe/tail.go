@@ -1,0 +1,56 @@
+package observe
+
+import (
+	"time"
+
+	"github.com/zerodrop/zerodrop/outcome"
+)
+
+// PropagationTails measures, per path, how long after SIGTERM (and after its
+// endpoint stopped being ready) each terminating pod still got requests, from
+// the load's records and the timeline. The maximum over pods is the tail.
+func PropagationTails(records []outcome.Record, timeline []outcome.Event) map[string]outcome.Tail {
+	sigterm, unready := map[string]time.Time{}, map[string]time.Time{}
+	for _, e := range timeline {
+		switch {
+		case e.Kind == outcome.KindAppSigterm:
+			if _, ok := sigterm[e.Pod]; !ok {
+				sigterm[e.Pod] = e.Time
+			}
+		case e.Source == outcome.SourceEndpoint && e.Kind != outcome.KindEndpointReady && e.Pod != "":
+			if _, ok := unready[e.Pod]; !ok {
+				unready[e.Pod] = e.Time
+			}
+		}
+	}
+	last := map[[2]string]time.Time{} // path, pod -> last request start that reached the pod
+	for _, r := range records {
+		if r.Pod == "" || r.Class != outcome.OK {
+			continue
+		}
+		k := [2]string{r.Path, r.Pod}
+		if r.Start.After(last[k]) {
+			last[k] = r.Start
+		}
+	}
+	out := map[string]outcome.Tail{}
+	for k, t := range last {
+		path, pod := k[0], k[1]
+		sig, ok := sigterm[pod]
+		if !ok {
+			continue
+		}
+		tail := out[path]
+		tail.Pods++
+		if d := t.Sub(sig); d > tail.FromSIGTERM || tail.Pod == "" {
+			tail.FromSIGTERM, tail.Pod = d, pod
+		}
+		if u, ok := unready[pod]; ok {
+			if d := t.Sub(u); d > tail.FromEndpointRemoval {
+				tail.FromEndpointRemoval = d
+			}
+		}
+		out[path] = tail
+	}
+	return out
+}

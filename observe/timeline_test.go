@@ -1,0 +1,67 @@
+package observe
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zerodrop/zerodrop/outcome"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestTimelineRecordsNewEventsNotHistory(t *testing.T) {
+	tl := NewTimeline()
+	w := &watcher{t: tl, since: time.Now().Truncate(time.Second)}
+	old := &corev1.Event{Reason: "Scheduled", LastTimestamp: metav1.NewTime(time.Now().Add(-time.Hour)), InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "web-1"}}
+	w.event(nil, old)
+	killing := &corev1.Event{Reason: "Killing", Type: "Normal", Count: 1, LastTimestamp: metav1.Now(), Message: "Stopping container fixture",
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "web-1"}}
+	w.event(nil, killing)
+	w.event(killing, killing) // a resync: nothing new
+	again := killing.DeepCopy()
+	again.Count = 2
+	w.event(killing, again)
+	var got []string
+	for _, e := range tl.Events() {
+		got = append(got, e.Kind+" "+e.Pod+" "+e.Detail)
+	}
+	want := []string{"k8s_Killing web-1 Normal Pod/web-1: Stopping container fixture", "k8s_Killing web-1 Normal Pod/web-1: Stopping container fixture (x2)"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+func TestInstanceKey(t *testing.T) {
+	for _, tc := range [][3]string{
+		{"web-0", "containerd://0123456789abcdef0123", "web-0@0123456789ab"},
+		{"web-0", "fedcba9876543210", "web-0@fedcba987654"},
+		{"web-0", "", "web-0@"},
+	} {
+		if got := InstanceKey(tc[0], tc[1]); got != tc[2] {
+			t.Errorf("InstanceKey(%q, %q) = %q, want %q", tc[0], tc[1], got, tc[2])
+		}
+	}
+}
+
+func TestPropagationTails(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	tl := []outcome.Event{
+		{Time: t0, Source: "app", Kind: "app_sigterm", Pod: "web-a"},
+		{Time: t0.Add(200 * time.Millisecond), Source: "endpoint", Kind: "endpoint_terminating", Pod: "web-a"},
+		{Time: t0.Add(time.Second), Source: "app", Kind: "app_sigterm", Pod: "web-b"},
+	}
+	recs := []outcome.Record{
+		{Path: "nodeport", Pod: "web-a", Class: outcome.OK, Start: t0.Add(-time.Second)},
+		{Path: "nodeport", Pod: "web-a", Class: outcome.OK, Start: t0.Add(900 * time.Millisecond)},
+		{Path: "nodeport", Pod: "web-b", Class: outcome.OK, Start: t0.Add(1300 * time.Millisecond)},
+		{Path: "nodeport", Pod: "web-a", Class: outcome.Refused, Start: t0.Add(5 * time.Second)},
+		{Path: "nodeport", Pod: "web-c", Class: outcome.OK, Start: t0.Add(5 * time.Second)}, // never terminated
+	}
+	tails := PropagationTails(recs, tl)
+	got := tails["nodeport"]
+	if got.FromSIGTERM != 900*time.Millisecond || got.Pod != "web-a" || got.FromEndpointRemoval != 700*time.Millisecond || got.Pods != 2 {
+		t.Fatalf("tail %+v", got)
+	}
+}

@@ -1,0 +1,52 @@
+package observe
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/zerodrop/zerodrop/load"
+	"github.com/zerodrop/zerodrop/workload"
+)
+
+// WaitWarm waits until every path answered streak requests in a row and
+// every pod of the workload answered on every path: the chaosmonkey "ready"
+// point, after which failures are the disruption's. It returns the
+// path→pod pairs that never answered (with a nil error: that makes the run
+// invalid, not an error) when ctx ends first.
+func WaitWarm(ctx context.Context, tr *load.Tracker, cs kubernetes.Interface, ref workload.Ref, paths []string, streak int) ([]string, error) {
+	if err := tr.WaitWarm(ctx, paths, streak); err != nil {
+		return nil, err
+	}
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	sel := labels.SelectorFromSet(ref.Selector).String()
+	for {
+		ps, err := cs.CoreV1().Pods(ref.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			return nil, err
+		}
+		seen := tr.Pods()
+		var unreached []string
+		for _, p := range ps.Items {
+			for _, path := range paths {
+				if seen[path][p.Name] == 0 {
+					unreached = append(unreached, path+"→"+p.Name)
+				}
+			}
+		}
+		if len(unreached) == 0 {
+			return nil, nil
+		}
+		select {
+		case <-ctx.Done():
+			sort.Strings(unreached)
+			return unreached, nil
+		case <-t.C:
+		}
+	}
+}

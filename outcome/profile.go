@@ -1,0 +1,48 @@
+package outcome
+
+import "time"
+
+// Profile is a graceful-shutdown configuration as recorded: what the
+// workload's pods did between deletion and exit. The fixture's presets fill
+// it from their definition; a user's workload from its pod template.
+type Profile struct {
+	Name           string `json:"name"`
+	PreStop        string `json:"preStop"` // none, exec, sleep
+	PreStopSeconds int    `json:"preStopSeconds,omitempty"`
+	// OnTerm is what the app does on SIGTERM: exit, ignore or drain=D ("" unknown).
+	OnTerm           string        `json:"onSigterm"`
+	FailReadyOnDrain bool          `json:"failReadinessOnDrain,omitempty"`
+	GraceSeconds     int64         `json:"terminationGracePeriodSeconds"`
+	AllowSIGKILL     bool          `json:"allowSigkill,omitempty"`
+	Readiness        *Readiness    `json:"readiness,omitempty"`
+	Strategy         Strategy      `json:"strategy"`
+	Replicas         int32         `json:"replicas"`
+	StartupDelay     time.Duration `json:"startupDelay,omitempty"`
+	// SlowEvery and SlowLatency: every SlowEvery-th request takes SlowLatency.
+	SlowEvery   int           `json:"slowEvery,omitempty"`
+	SlowLatency time.Duration `json:"slowLatency,omitempty"`
+	Expect      Expectation   `json:"expect"`
+}
+
+// Readiness is the readiness probe on the app.
+type Readiness struct {
+	PeriodSeconds    int32 `json:"periodSeconds"`
+	FailureThreshold int32 `json:"failureThreshold"`
+}
+
+// Strategy is the rollout strategy.
+type Strategy struct {
+	MaxSurge                string `json:"maxSurge,omitempty"`
+	MaxUnavailable          string `json:"maxUnavailable,omitempty"`
+	MinReadySeconds         int32  `json:"minReadySeconds,omitempty"`
+	ProgressDeadlineSeconds int32  `json:"progressDeadlineSeconds,omitempty"`
+	InPlaceGraceSeconds     int32  `json:"inPlaceGraceSeconds,omitempty"`
+}
+
+// Expectation is a named expected outcome.
+type Expectation string
+
+const (
+	ExpectPass Expectation = "pass" // zero failed requests
+	ExpectFail Expectation = "fail" // a negative control: must drop requests
+)

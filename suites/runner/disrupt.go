@@ -1,0 +1,55 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/zerodrop/zerodrop/chaos"
+)
+
+// disruptPhase performs the disruption and waits until the cluster reflects
+// it. A disruption that fails is evidence (the verdict says so), not a
+// harness error: the load is still stopped and judged.
+type disruptPhase struct{}
+
+func (disruptPhase) Execute(ctx context.Context, st *State) error {
+	st.disruptionErr = chaos.Do(ctx, st.sc.Disruption, st.env)
+	return nil
+}
+
+// finishPhase checks that the workload is whole again after the
+// disruption: every replica Ready, none terminating.
+type finishPhase struct{}
+
+func (finishPhase) Execute(ctx context.Context, st *State) error {
+	if st.disruptionErr != nil {
+		return nil
+	}
+	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	want, err := chaos.Desired(fctx, st.env)
+	if err == nil {
+		err = chaos.WaitReady(fctx, st.env, want)
+	}
+	if err != nil {
+		st.disruptionErr = fmt.Errorf("the workload is not whole after the disruption: %w", err)
+	}
+	return nil
+}
+
+// settlePhase keeps the load running after the disruption, so requests that
+// still reach a terminating pod are seen.
+type settlePhase struct{}
+
+func (settlePhase) Execute(ctx context.Context, st *State) error {
+	if st.disruptionErr != nil {
+		return nil
+	}
+	st.note("settle", st.sc.Settle.String())
+	select {
+	case <-time.After(st.sc.Settle):
+	case <-ctx.Done():
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/zerodrop/zerodrop/chaos"
+	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/internal/phase"
+	"github.com/zerodrop/zerodrop/outcome"
+	"github.com/zerodrop/zerodrop/suites"
+	"github.com/zerodrop/zerodrop/workload"
+)
+
+func testScenario(t *testing.T) suites.Scenario {
+	p, err := fixtures.Preset(fixtures.PreStopAndDrain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return suites.Scenario{Workload: workload.Deployment, Profile: p, Disruption: chaos.DeletePods{Count: 1}, Paths: []suites.Path{suites.PathNodePort}}
+}
+
+// TestExecuteRunsAlwaysStepsAfterAFailure: after a failed phase only the
+// always phases run; every phase that ran is in the outcome, on disk.
+func TestExecuteRunsAlwaysStepsAfterAFailure(t *testing.T) {
+	st, err := newState(Runtime{OutDir: t.TempDir(), Log: phase.Discard()}, testScenario(t), phase.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ran []string
+	mk := func(name string, fail bool) Phase {
+		return PhaseFunc(func(context.Context, *State) error {
+			ran = append(ran, name)
+			if fail {
+				return errors.New(name + " broke")
+			}
+			return nil
+		})
+	}
+	steps := []step{{"a", mk("a", false), false}, {"b", mk("b", true), false}, {"c", mk("c", false), false},
+		{"stop", mk("stop", false), true}, {"d", mk("d", false), false}, {"cleanup", mk("cleanup", false), true}}
+	err = execute(context.Background(), st, steps)
+	if err == nil || err.Error() != "b broke" {
+		t.Fatalf("err %v, want the first failure", err)
+	}
+	if got := strings.Join(ran, ","); got != "a,b,stop,cleanup" {
+		t.Fatalf("ran %s", got)
+	}
+	o, err := outcome.Read(st.dir + "/outcome.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range o.Phases {
+		names = append(names, p.Name)
+	}
+	if strings.Join(names, ",") != "a,b,stop,cleanup" || o.Phases[1].Error != "b broke" || o.Complete {
+		t.Fatalf("phases on disk %+v, complete %v", o.Phases, o.Complete)
+	}
+}
+
+// TestNewStateWritesAnIncompleteOutcome: a run interrupted at any point
+// leaves an outcome on disk that says it is incomplete.
+func TestNewStateWritesAnIncompleteOutcome(t *testing.T) {
+	s := testScenario(t)
+	st, err := newState(Runtime{OutDir: t.TempDir()}, s, phase.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := outcome.Read(st.dir + "/outcome.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Complete || o.Verdict.Result != outcome.Error || !strings.Contains(o.Verdict.Reason, "incomplete") || o.Scenario.ID != s.ID() {
+		t.Fatalf("%+v", o)
+	}
+}
+
+func TestPhaseOrder(t *testing.T) {
+	want := "namespace,deploy,ready,observe,load,warm,disrupt,finish,settle,stop,judge,collect,cleanup"
+	if got := strings.Join(PhaseNames(), ","); got != want {
+		t.Fatalf("phases %s", got)
+	}
+}

@@ -1,0 +1,118 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/zerodrop/zerodrop/internal/phase"
+	"github.com/zerodrop/zerodrop/kind"
+	"github.com/zerodrop/zerodrop/kind/addons/kruise"
+	"github.com/zerodrop/zerodrop/kind/addons/traefik"
+	"github.com/zerodrop/zerodrop/kind/factory"
+	"github.com/zerodrop/zerodrop/outcome"
+	"github.com/zerodrop/zerodrop/suites"
+	"github.com/zerodrop/zerodrop/workload"
+)
+
+// SetupOptions are the explicit inputs of Setup, resolved by the entry point.
+type SetupOptions struct {
+	Cluster *kind.Cluster
+	Mode    kind.Mode // online or airgapped: where addon images come from
+	// CacheDir caches built images; SourceDir is the zerodrop module the
+	// fixture and load generator images are built from.
+	CacheDir  string
+	SourceDir string
+	OutDir    string
+	Log       *slog.Logger
+}
+
+// Setup prepares what the scenarios need on a kind cluster and returns the
+// Runtime to run them: the fixture and load generator images (built here,
+// loaded into every node), the ingress controller when a scenario loads the
+// ingress or gateway path, OpenKruise and the fixture's second image when
+// one runs a CloneSet, and the environment every outcome records.
+func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Runtime, error) {
+	log := o.Log
+	if log == nil {
+		log = phase.Discard()
+	}
+	c := o.Cluster
+	var needIngress, needKruise bool
+	for _, s := range scenarios {
+		needIngress = needIngress || s.Uses(suites.PathIngress, suites.PathGateway)
+		needKruise = needKruise || s.Workload == workload.CloneSet
+	}
+	img := func(name, variant string) (string, error) {
+		im, err := factory.BuildImageVariant(ctx, o.SourceDir, o.CacheDir, name, variant)
+		if err != nil {
+			return "", err
+		}
+		return im.Tag, c.LoadImages(ctx, map[string]string{im.Tag: im.Archive})
+	}
+	var images Images
+	var err error
+	if images.Fixture, err = img("zerodrop-fixture", ""); err != nil {
+		return Runtime{}, err
+	}
+	if images.Loadgen, err = img("zerodrop-loadgen", ""); err != nil {
+		return Runtime{}, err
+	}
+	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
+	if err != nil {
+		return Runtime{}, fmt.Errorf("runner: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(c.Client.RESTConfig())
+	if err != nil {
+		return Runtime{}, fmt.Errorf("runner: %w", err)
+	}
+	env := outcome.Environment{Mode: string(o.Mode), Cluster: c.Spec.Name, NodeImage: c.Spec.NodeImage, KubeProxyMode: c.Spec.KubeProxyMode,
+		Images: map[string]string{"fixture": images.Fixture, "loadgen": images.Loadgen}, Controllers: map[string]string{}}
+	if v, err := cs.Discovery().ServerVersion(); err == nil {
+		env.KubernetesVersion = v.GitVersion
+	}
+	if res, err := factory.LastResult(o.CacheDir); err == nil && o.Mode == kind.Airgapped {
+		// every image the air-gapped node holds, and the versions they were built from
+		env.KindVersion = res.KindVersion
+		for tag := range res.Images {
+			env.Images[tag] = "built by the image factory"
+		}
+		v := res.Versions
+		env.Images["versions"] = fmt.Sprintf("kubernetes %s, etcd %s, coredns %s, containerd %s, crictl %s, cni-plugins %s, debian %s",
+			v.Kubernetes, v.Etcd, v.CoreDNS, v.Containerd, v.Crictl, v.CNIPlugins, v.Suite)
+	}
+	rt := Runtime{Client: cs, Dynamic: dyn, RESTConfig: c.Client.RESTConfig(), Images: images,
+		NodePort: kind.DefaultPortMappings[0].ContainerPort, Entry: map[suites.Path]string{},
+		NodeExec: c.NodeExec, NodeFreeze: c.NodeFreeze, OutDir: o.OutDir, Environment: env, Log: log}
+	for _, m := range c.Spec.PortMappings {
+		if p, err := suites.ParsePath(m.Name); err == nil {
+			rt.Entry[p] = fmt.Sprintf("http://%s:%d", kind.Loopback, m.HostPort)
+		}
+	}
+	if needIngress {
+		a := traefik.Addon{Mode: o.Mode, CacheDir: o.CacheDir, Log: log}
+		if err := c.Install(ctx, a); err != nil {
+			return Runtime{}, err
+		}
+		ctrl := a.Controller(c)
+		rt.Ingress = ctrl
+		env.Controllers[ctrl.Name()] = ctrl.Version()
+	}
+	if needKruise {
+		if err := c.Install(ctx, kruise.Addon{Mode: o.Mode, CacheDir: o.CacheDir, Log: log}); err != nil {
+			return Runtime{}, err
+		}
+		v2, err := img("zerodrop-fixture", "v2")
+		if err != nil {
+			return Runtime{}, err
+		}
+		rt.Images.Variants = map[string]string{"v2": v2}
+		env.Images["fixture v2"] = v2
+		env.Controllers["openkruise"] = kruise.Version
+	}
+	rt.Environment = env
+	return rt, nil
+}

@@ -1,0 +1,58 @@
+package runner
+
+import (
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/zerodrop/zerodrop/chaos"
+	"github.com/zerodrop/zerodrop/load"
+	"github.com/zerodrop/zerodrop/observe"
+	"github.com/zerodrop/zerodrop/outcome"
+	"github.com/zerodrop/zerodrop/suites"
+	"github.com/zerodrop/zerodrop/workload"
+)
+
+// State is what a scenario's phases share, the way kind's actions share
+// their ActionContext: each phase reads what earlier ones left and adds its own.
+type State struct {
+	rt  Runtime
+	sc  suites.Scenario
+	ns  string
+	dir string
+	out *outcome.Outcome
+	log *slog.Logger
+
+	// deploy
+	ref workload.Ref
+	env chaos.Env
+	// observe
+	timeline     *observe.Timeline
+	timelineFile *os.File
+	stopTimeline func()
+	// load
+	sink     *load.JSONLSink
+	tracker  *load.Tracker
+	failMu   sync.Mutex
+	failures []outcome.Record
+	host     *load.Load
+	remote   *remoteLoad
+	started  bool
+	// warm
+	warmAt    time.Time
+	unreached []string
+	// disrupt
+	disruptionErr error
+	// stop
+	result *outcome.LoadResult
+	// stopped is set once the load stopped with every record on disk.
+	stopped bool
+}
+
+// note records a harness step on the timeline, once it runs.
+func (st *State) note(kind, detail string) {
+	if st.timeline != nil {
+		st.timeline.Note(kind, detail)
+	}
+}
