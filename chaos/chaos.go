@@ -35,6 +35,9 @@ type Env struct {
 	Log     *slog.Logger
 	// Note records a timestamped step on the scenario's timeline (may be nil).
 	Note func(what, detail string)
+	// Verified records what a disruption checked the cluster really did
+	// (may be nil): the outcome lists it beside the verdict.
+	Verified func(what string)
 	// Timeout bounds the disruption, including the wait for completion (default 5m).
 	Timeout time.Duration
 	// NodeExec runs a command on a node (kind: in the node container); nil
@@ -53,6 +56,18 @@ func (e Env) note(what, detail string) {
 		e.Note(what, detail)
 	}
 }
+
+func (e Env) verified(format string, args ...any) {
+	if e.Verified != nil {
+		e.Verified(fmt.Sprintf(format, args...))
+	}
+}
+
+// Unverified is the error of a disruption that ran but did not do what it
+// claims (an in-place update that recreated pods): no evidence either way.
+type Unverified struct{ What string }
+
+func (u Unverified) Error() string { return "not verified: " + u.What }
 
 func (e Env) log() *slog.Logger {
 	if e.Log == nil {
@@ -151,13 +166,29 @@ func waitReplaced(ctx context.Context, env Env, gone map[string]bool, want int) 
 	})
 }
 
+// waitReplacedVerified is waitReplaced, and records what it saw.
+func waitReplacedVerified(ctx context.Context, env Env, gone map[string]bool, want int) error {
+	if err := waitReplaced(ctx, env, gone, want); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(gone))
+	for n := range gone {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) > 0 {
+		env.verified("pods %s gone and replaced; %d pods Ready, none terminating", strings.Join(names, ", "), want)
+	}
+	return nil
+}
+
 // waitGone waits until none of the given pods (by UID: names may be reused) exists.
 func waitGone(ctx context.Context, env Env, before []corev1.Pod) error {
 	old := map[string]bool{}
 	for _, p := range before {
 		old[string(p.UID)] = true
 	}
-	return poll(ctx, "wait for old pods to be gone", func(ctx context.Context) (string, error) {
+	err := poll(ctx, "wait for old pods to be gone", func(ctx context.Context) (string, error) {
 		ps, err := pods(ctx, env)
 		if err != nil {
 			return "", err
@@ -170,6 +201,10 @@ func waitGone(ctx context.Context, env Env, before []corev1.Pod) error {
 		}
 		return strings.Join(left, ", "), nil
 	})
+	if err == nil {
+		env.verified("all %d pods present before are gone (by UID)", len(before))
+	}
+	return err
 }
 
 func names(ps []corev1.Pod) map[string]bool {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/zerodrop/zerodrop/workload"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -96,18 +98,54 @@ func (u CloneSetUpdate) Run(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	old := map[types.UID]bool{}
-	for _, p := range before {
-		old[p.UID] = true
+	inPlace, untouched, problems := verifyInPlace(before, after, env.Target.Container, u.Image)
+	env.note("cloneset_updated", fmt.Sprintf("%d pods updated in place, %d untouched", inPlace, untouched))
+	want := len(before) - int(u.Partition)
+	if len(problems) > 0 || inPlace != want || untouched != int(u.Partition) {
+		return Unverified{fmt.Sprintf("in-place update: %d of %d pods updated in place, %d of %d untouched: %s",
+			inPlace, want, untouched, u.Partition, strings.Join(problems, "; "))}
 	}
-	kept := 0
+	env.verified("%d pods updated in place (same UID, container restarted on %s, Ready); %d below the partition untouched", inPlace, u.Image, untouched)
+	return nil
+}
+
+// verifyInPlace compares the pods before and after an in-place update:
+// a pod updated in place kept its UID and runs a new container (another
+// container ID, a higher restart count) on the new image, and is Ready; an
+// untouched one kept its UID and its container. Anything else is a problem.
+func verifyInPlace(before, after []corev1.Pod, container, image string) (inPlace, untouched int, problems []string) {
+	old := map[types.UID]corev1.Pod{}
+	for _, p := range before {
+		old[p.UID] = p
+	}
+	status := func(p corev1.Pod) (corev1.ContainerStatus, bool) {
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == container {
+				return cs, true
+			}
+		}
+		return corev1.ContainerStatus{}, false
+	}
 	for _, p := range after {
-		if old[p.UID] {
-			kept++
+		prev, ok := old[p.UID]
+		if !ok {
+			problems = append(problems, p.Name+" was recreated (new UID)")
+			continue
+		}
+		was, _ := status(prev)
+		now, ok := status(p)
+		switch {
+		case !ok:
+			problems = append(problems, p.Name+" has no container "+container)
+		case now.ContainerID == was.ContainerID:
+			untouched++
+		case now.RestartCount > was.RestartCount && sameImage(now.Image, image) && podReady(&p):
+			inPlace++
+		default:
+			problems = append(problems, fmt.Sprintf("%s: container %s restarted %d → %d on %s (want %s), ready %v", p.Name, container, was.RestartCount, now.RestartCount, now.Image, image, podReady(&p)))
 		}
 	}
-	env.note("cloneset_updated", fmt.Sprintf("%d pods kept (in place or not updated), %d recreated", kept, len(after)-kept))
-	return nil
+	return inPlace, untouched, problems
 }
 
 // CloneSetPending says what a CloneSet update still waits for ("" when
@@ -171,7 +209,7 @@ func (d CloneSetDeletePods) Run(ctx context.Context, env Env) error {
 	if _, err := cs.Patch(ctx, env.Target.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("patch cloneset %s: %w", env.Target.Name, err)
 	}
-	return waitReplaced(ctx, env, names(victims), len(ps))
+	return waitReplacedVerified(ctx, env, names(victims), len(ps))
 }
 
 func cloneSets(env Env) (dynamic.ResourceInterface, error) {
@@ -182,4 +220,14 @@ func cloneSets(env Env) (dynamic.ResourceInterface, error) {
 		return nil, fmt.Errorf("CloneSet disruptions need a dynamic client (Env.Dynamic)")
 	}
 	return env.Dynamic.Resource(CloneSetResource).Namespace(env.Target.Namespace), nil
+}
+
+// sameImage compares image references as the kubelet and a manifest may
+// spell them (docker.io and library/ implied).
+func sameImage(a, b string) bool {
+	norm := func(s string) string {
+		s = strings.TrimPrefix(s, "docker.io/")
+		return strings.TrimPrefix(s, "library/")
+	}
+	return norm(a) == norm(b)
 }

@@ -43,5 +43,5 @@ func (d DeletePods) Run(ctx context.Context, env Env) error {
 			return fmt.Errorf("delete pod %s: %w", p.Name, err)
 		}
 	}
-	return waitReplaced(ctx, env, names(victims), len(ps))
+	return waitReplacedVerified(ctx, env, names(victims), len(ps))
 }

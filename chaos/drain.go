@@ -84,7 +84,8 @@ func (d DrainNode) Run(ctx context.Context, env Env) error {
 		return fmt.Errorf("drain %s: %w (%s)", node, err, strings.TrimSpace(out.String()))
 	}
 	env.note("node_drained", node)
-	return waitReplaced(ctx, env, names(onNode), len(ps))
+	env.verified("node %s cordoned and drained through the Eviction API (%d of the workload's pods on it)", node, len(onNode))
+	return waitReplacedVerified(ctx, env, names(onNode), len(ps))
 }
 
 // logWriter keeps kubectl drain's output for errors and debug logs.

@@ -50,7 +50,7 @@ func (e EvictPods) Run(ctx context.Context, env Env) error {
 		}
 		env.note("pod_evicted", p.Name)
 	}
-	return waitReplaced(ctx, env, names(victims), len(ps))
+	return waitReplacedVerified(ctx, env, names(victims), len(ps))
 }
 
 // Evict asks the Eviction API to evict one pod, retrying 429 (a

@@ -61,6 +61,7 @@ func (k KillContainer) Run(ctx context.Context, env Env) error {
 		case !podReady(cur):
 			return p.Name + " not ready again", nil
 		}
+		env.verified("container %s of %s killed with SIGKILL and restarted in place (restart count %d → %d), Ready again", name, p.Name, restarts, now)
 		return "", nil
 	})
 }

@@ -110,6 +110,7 @@ func (s StopNode) Run(ctx context.Context, env Env) error {
 		return err
 	}
 	env.note("node_not_ready", node)
+	env.verified("node %s stopped: NotReady, its pods %v not Ready", node, onNode)
 	if s.Down > 0 {
 		select {
 		case <-ctx.Done():
@@ -132,7 +133,11 @@ func (s StopNode) Run(ctx context.Context, env Env) error {
 	}); err != nil {
 		return err
 	}
-	return WaitReady(ctx, env, len(ps))
+	if err := WaitReady(ctx, env, len(ps)); err != nil {
+		return err
+	}
+	env.verified("node %s Ready again, the workload whole (%d pods Ready)", node, len(ps))
+	return nil
 }
 
 func nodeReady(n *corev1.Node) bool { return kube.NodeReady(n) }

@@ -73,6 +73,7 @@ func (r RollingUpdate) Run(ctx context.Context, env Env) error {
 	err = waitGone(ctx, env, before)
 	if err == nil {
 		env.note("rollout_complete", r.Name())
+		env.verified("rollout complete: every replica updated and available")
 	}
 	return err
 }
@@ -197,5 +198,9 @@ func (s ScaleDown) Run(ctx context.Context, env Env) error {
 	if _, err := env.Client.AppsV1().Deployments(t.Namespace).UpdateScale(ctx, t.Name, sc, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("scale: %w", err)
 	}
-	return waitReplaced(ctx, env, nil, int(s.Replicas))
+	if err := waitReplaced(ctx, env, nil, int(s.Replicas)); err != nil {
+		return err
+	}
+	env.verified("scaled down to %d Ready pods, none terminating", s.Replicas)
+	return nil
 }

@@ -256,3 +256,25 @@ func TestPausedRolloutNeedsTheRolloutStillRunning(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+func TestVerifyInPlace(t *testing.T) {
+	pod := func(name, uid, cid, image string, restarts int32, ready bool) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(uid)},
+			Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "app", ContainerID: cid, Image: image, RestartCount: restarts}}}}
+		if ready {
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+		}
+		return p
+	}
+	before := []corev1.Pod{pod("a", "1", "c1", "img:v1", 0, true), pod("b", "2", "c2", "img:v1", 0, true), pod("c", "3", "c3", "img:v1", 0, true)}
+	good := []corev1.Pod{pod("a", "1", "c4", "docker.io/library/img:v2", 1, true), pod("b", "2", "c5", "img:v2", 1, true), pod("c", "3", "c3", "img:v1", 0, true)}
+	in, un, probs := verifyInPlace(before, good, "app", "img:v2")
+	if in != 2 || un != 1 || len(probs) != 0 {
+		t.Fatalf("in place %d, untouched %d, problems %v", in, un, probs)
+	}
+	recreated := []corev1.Pod{pod("a", "9", "c9", "img:v2", 0, true), pod("b", "2", "c5", "img:v1", 1, true), pod("c", "3", "c6", "img:v2", 1, false)}
+	in, _, probs = verifyInPlace(before, recreated, "app", "img:v2")
+	if in != 0 || len(probs) != 3 || !strings.Contains(probs[0], "recreated") {
+		t.Fatalf("in place %d, problems %v", in, probs)
+	}
+}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptrace"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +31,7 @@ type Load struct {
 	starts    map[string][]int64 // path -> start unix nanos by seq
 	sinkErr   error
 	attackers []*vegeta.Attacker
+	pools     map[string]*pool // keep-alive paths' connection pools
 	wg        sync.WaitGroup
 	done      chan struct{}
 	result    *Result
@@ -50,16 +49,20 @@ func Start(ctx context.Context, plan Plan, targets []Target, sink Sink) (*Load, 
 		sink = SinkFunc(func(Record) error { return nil })
 	}
 	l := &Load{plan: plan, targets: targets, sink: sink, started: time.Now(), stats: map[string]*pathAcc{},
-		starts: map[string][]int64{}, done: make(chan struct{})}
+		starts: map[string][]int64{}, pools: map[string]*pool{}, done: make(chan struct{})}
 	du := plan.Duration
 	if du == 0 {
 		du = plan.MaxDuration
 	}
 	for _, t := range targets {
 		l.stats[t.Path] = newPathAcc(t.Path, plan.Rate)
-		conns := &sync.Map{}
+		tries := &attempts{}
+		client, pl := clientFor(plan, t, tries)
+		if pl != nil {
+			l.pools[t.Path] = pl
+		}
 		atk := vegeta.NewAttacker(
-			vegeta.Client(newClient(plan, conns)),
+			vegeta.Client(client),
 			vegeta.Workers(plan.Workers),
 			vegeta.MaxWorkers(plan.MaxWorkers),
 			vegeta.MaxBody(0), // only the headers matter; the body is read and discarded
@@ -73,7 +76,7 @@ func Start(ctx context.Context, plan Plan, targets []Target, sink Sink) (*Load, 
 		tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: t.URL, Header: hdr})
 		results := atk.Attack(tr, vegeta.ConstantPacer{Freq: plan.Rate, Per: time.Second}, du, t.Path)
 		l.wg.Add(1)
-		go l.record(t.Path, results, conns)
+		go l.record(t.Path, results, tries)
 	}
 	go func() {
 		select {
@@ -90,45 +93,7 @@ func Start(ctx context.Context, plan Plan, targets []Target, sink Sink) (*Load, 
 	return l, nil
 }
 
-// newClient is the client vegeta uses: no proxy, the plan's keep-alive and
-// connection cap, and a trace that tells new from reused connections.
-func newClient(p Plan, conns *sync.Map) *http.Client {
-	dialer := &net.Dialer{Timeout: p.Timeout, KeepAlive: 30 * time.Second}
-	if !p.KeepAlive {
-		dialer.KeepAlive = -1
-	}
-	base := &http.Transport{
-		Proxy:               nil, // traffic goes only where the target says
-		DialContext:         dialer.DialContext,
-		DisableKeepAlives:   !p.KeepAlive,
-		MaxIdleConnsPerHost: 10000,
-		MaxConnsPerHost:     p.MaxConnections,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	return &http.Client{Transport: connTracer{base: base, conns: conns}, Timeout: p.Timeout}
-}
-
-// connTracer records, per vegeta sequence number, whether the request got a
-// new or a reused connection: vegeta has no per-request hook, but it sets
-// X-Vegeta-Seq on every request.
-type connTracer struct {
-	base  http.RoundTripper
-	conns *sync.Map
-}
-
-func (c connTracer) RoundTrip(req *http.Request) (*http.Response, error) {
-	seq := req.Header.Get("X-Vegeta-Seq")
-	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
-		if i.Reused {
-			c.conns.Store(seq, "reused")
-		} else {
-			c.conns.Store(seq, "new")
-		}
-	}}
-	return c.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
-}
-
-func (l *Load) record(path string, results <-chan *vegeta.Result, conns *sync.Map) {
+func (l *Load) record(path string, results <-chan *vegeta.Result, tries *attempts) {
 	defer l.wg.Done()
 	podHeader := l.plan.PodHeader
 	for res := range results {
@@ -141,9 +106,16 @@ func (l *Load) record(path string, results <-chan *vegeta.Result, conns *sync.Ma
 			rec.Pod = res.Headers.Get(podHeader)
 			rec.Version = res.Headers.Get("X-Pod-Version")
 		}
-		key := strconv.FormatUint(res.Seq, 10)
-		if v, ok := conns.LoadAndDelete(key); ok {
-			rec.Conn = v.(string)
+		try := tries.take(strconv.FormatUint(res.Seq, 10))
+		rec.Conn, rec.Attempts = connKind(try), len(try)
+		if how, retried := retryClass(try); retried {
+			// Go's transport sent the request again on a new connection:
+			// a client that is not Go, or a request that is not
+			// idempotent, would have failed here
+			rec.Retry = how
+			if rec.Class == outcome.OK {
+				rec.Class = outcome.RetriedClass(how)
+			}
 		}
 		l.mu.Lock()
 		if err := l.sink.Write(rec); err != nil && l.sinkErr == nil {

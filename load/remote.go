@@ -22,6 +22,7 @@ import (
 //	POST /stop                                     ends scheduling
 //	GET  /records?from=N                           JSON lines from record N on, following until the run ends
 //	GET  /result                                   the Result once done (202 while running)
+//	POST /spread  {"path":..., "pods":[...], "timeoutMs":N}   keep-alive pool onto every pod; {"missing":[...]}
 //	GET  /healthz
 //
 // /records can be resumed at any offset, so a broken stream loses nothing.
@@ -67,6 +68,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /records", s.records)
 	mux.HandleFunc("GET /result", s.resultHandler)
+	mux.HandleFunc("POST /spread", s.spread)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
 }
@@ -145,6 +147,42 @@ func (s *Server) records(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// SpreadRequest is the body of POST /spread.
+type SpreadRequest struct {
+	Path      string   `json:"path"`
+	Pods      []string `json:"pods"`
+	TimeoutMs int      `json:"timeoutMs"`
+}
+
+// SpreadResponse is its answer: the pods no pooled connection holds.
+type SpreadResponse struct {
+	Missing []string `json:"missing"`
+}
+
+func (s *Server) spread(w http.ResponseWriter, r *http.Request) {
+	var req SpreadRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, "spread: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	l := s.load
+	s.mu.Unlock()
+	if l == nil {
+		http.Error(w, "no run", http.StatusConflict)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(req.TimeoutMs)*time.Millisecond)
+	defer cancel()
+	missing, err := l.Spread(ctx, req.Path, req.Pods)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(SpreadResponse{Missing: missing})
+}
+
 func (s *Server) resultHandler(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -173,6 +211,31 @@ type Remote struct {
 func (c Remote) Start(ctx context.Context, plan Plan, targets []Target) error {
 	body, _ := json.Marshal(StartRequest{Plan: plan, Targets: targets})
 	return c.post(ctx, "/start", body)
+}
+
+// Spread makes the generator's keep-alive pool of a path hold a connection
+// to every pod of want; it returns the pods it could not reach in time.
+func (c Remote) Spread(ctx context.Context, path string, want []string, timeout time.Duration) ([]string, error) {
+	body, _ := json.Marshal(SpreadRequest{Path: path, Pods: want, TimeoutMs: int(timeout / time.Millisecond)})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Base+"/spread", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("load: remote: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("load: remote /spread: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, fmt.Errorf("load: remote /spread: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	var sr SpreadResponse
+	if err := json.NewDecoder(resp.Body).Decode(&sr); err != nil {
+		return nil, fmt.Errorf("load: remote /spread: %w", err)
+	}
+	return sr.Missing, nil
 }
 
 // Stop ends scheduling on the generator.

@@ -97,6 +97,7 @@ func (s *pathAcc) finish() []string {
 	}
 	var problems []string
 	if s.Sent > 0 {
+		s.Scheduled = int(s.maxSeq) + 1
 		if missing := int(s.maxSeq) + 1 - len(s.seqs); missing > 0 {
 			problems = append(problems, fmt.Sprintf("%s: %d scheduled requests have no result", s.Path, missing))
 		}

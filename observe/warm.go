@@ -2,6 +2,7 @@ package observe
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/zerodrop/zerodrop/internal/kube"
 	"github.com/zerodrop/zerodrop/load"
 	"github.com/zerodrop/zerodrop/workload"
 )
@@ -49,4 +51,21 @@ func WaitWarm(ctx context.Context, tr *load.Tracker, cs kubernetes.Interface, re
 		case <-t.C:
 		}
 	}
+}
+
+// ReadyPods lists the names of the workload's Ready pods that are not
+// terminating.
+func ReadyPods(ctx context.Context, cs kubernetes.Interface, ref workload.Ref) ([]string, error) {
+	ps, err := cs.CoreV1().Pods(ref.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ref.Selector).String()})
+	if err != nil {
+		return nil, fmt.Errorf("observe: %w", err)
+	}
+	var out []string
+	for i := range ps.Items {
+		if p := &ps.Items[i]; p.DeletionTimestamp == nil && kube.PodReady(p) {
+			out = append(out, p.Name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Result is a scenario's verdict.
@@ -26,16 +27,28 @@ type Verdict struct {
 	AsExpected bool `json:"asExpected"`
 }
 
-// Evidence is what a scenario observed, the input of Judge.
+// Evidence is what a scenario observed, the input of Judge. The runner
+// fills it from the load, the records on disk, the timeline and the app's
+// own counts, with the helpers of this package (Reconcile, InSpan,
+// Attribute, MeasureSaturation).
 type Evidence struct {
 	Load *LoadResult
+	// Paths are the paths the scenario loads: each must carry traffic.
+	Paths []string
 	// Window is the part of the load the verdict judges: from the moment the
 	// load was warm on every path (the chaosmonkey "ready" point) to the end.
 	// Failures before it belong to the warm-up (for example kube-proxy still
 	// rejecting a Service it has not programmed yet), not to the disruption.
 	Window Window
+	// Span is the disruption as it ran (nil if it never started).
+	Span *Span
 	// DisruptionError says why the disruption did not complete ("" if it did).
 	DisruptionError string
+	// Unverified says what the disruption did not do that it claims (an
+	// in-place update that recreated pods): no evidence either way.
+	Unverified string
+	// Reconciliation is every path's count; a Problem makes the run no evidence.
+	Reconciliation []PathCount
 	// Unreached lists pods that got no request on some path before the disruption.
 	Unreached []string
 	// FinalVersionShare is the share of the last second's answers from the new
@@ -43,40 +56,157 @@ type Evidence struct {
 	FinalVersionShare float64
 	NewVersion        string
 	Server            ServerCounts
+	// InSpan and RacesInSpan count, per path, the requests started inside the
+	// disruption span and the race-class failures among them.
+	InSpan      map[string]int
+	RacesInSpan map[string]int
+	// Attribution counts each path's failures by what they point at.
+	Attribution map[string]map[Attribution]int
+	// Saturation is each path's latency before the first termination against its baseline.
+	Saturation []Saturation
 }
 
+// loadTolerance is how much earlier than the end of the disruption span a
+// path's last request may start (the load stops right after the settle time).
+const loadTolerance = 500 * time.Millisecond
+
 // Judge turns evidence into a verdict. Pure: the semantics of a trustworthy
-// verdict live here and are unit-tested.
+// verdict live here and are unit-tested. Only evidence that the race was
+// exercised and every request was accounted for can pass or fail; anything
+// else is invalid, never a pass.
 func Judge(e Evidence, expect Expectation) Verdict {
 	v := Verdict{Expected: expect}
-	switch {
-	case e.DisruptionError != "":
-		v.Result, v.Reason = Error, "the disruption did not complete: "+e.DisruptionError
-	case e.Load == nil:
-		v.Result, v.Reason = Error, "no load result"
-	case !e.Load.Valid:
-		v.Result, v.Reason = Invalid, "the load is no evidence: "+strings.Join(e.Load.Invalid, "; ")
-	case len(e.Unreached) > 0:
-		v.Result, v.Reason = Invalid, "traffic did not reach every pod before the disruption: "+strings.Join(e.Unreached, ", ")
-	case e.Window.Failed() > 0:
-		v.Result, v.Reason = Fail, e.Window.Summary()
-	case e.NewVersion != "" && e.FinalVersionShare < 1:
-		v.Result, v.Reason = Invalid, fmt.Sprintf("the new version %s served only %.0f%% at the end: the rollout did not really happen", e.NewVersion, e.FinalVersionShare*100)
-	case e.Server.Complete && !e.Server.Verified:
-		v.Result, v.Reason = Invalid, "server-side counts disagree with the load: "+e.Server.Note
-	default:
-		v.Result, v.Reason = Pass, fmt.Sprintf("zero failed requests of %d", e.Window.Sent())
-	}
+	v.Result, v.Reason = judge(e, expect)
 	switch expect {
 	case ExpectPass:
 		v.AsExpected = v.Result == Pass
 	case ExpectFail:
 		v.AsExpected = v.Result == Fail
-		if v.Result == Pass {
-			v.Reason += "; this negative control must drop requests: the instrument is blind"
-		}
 	}
 	return v
+}
+
+func judge(e Evidence, expect Expectation) (Result, string) {
+	switch {
+	case e.DisruptionError != "":
+		return Error, "the disruption did not complete: " + e.DisruptionError
+	case e.Unverified != "":
+		return Invalid, "the disruption did not do what it claims: " + e.Unverified
+	case e.Load == nil:
+		return Error, "no load result"
+	case !e.Load.Valid:
+		return Invalid, "the load is no evidence: " + strings.Join(e.Load.Invalid, "; ")
+	}
+	if p := reconciliationProblems(e.Reconciliation); p != "" {
+		return Invalid, "the counts do not reconcile: " + p
+	}
+	if idle := idlePaths(e); len(idle) > 0 {
+		return Invalid, "no request was judged on " + strings.Join(idle, ", ")
+	}
+	if short := shortPaths(e); len(short) > 0 {
+		return Invalid, "the load ended before the disruption did on " + strings.Join(short, ", ")
+	}
+	if len(e.Unreached) > 0 {
+		return Invalid, "traffic did not reach every pod before the disruption: " + strings.Join(e.Unreached, ", ")
+	}
+	if e.Window.Failed() > 0 {
+		if sat := saturated(e); sat != "" {
+			return Invalid, "system under test saturated, not a shutdown race: " + sat
+		}
+		if expect == ExpectFail {
+			if blind := blindPaths(e); len(blind) > 0 {
+				return Invalid, "instrument blind on " + strings.Join(blind, ", ") + ": this control must fail on every path it loads, in race classes, inside the disruption; " + e.Window.Summary()
+			}
+		}
+		return Fail, e.Window.Summary()
+	}
+	if expect == ExpectFail {
+		return Invalid, "instrument blind on every path: this negative control must drop requests and dropped none of " + fmt.Sprint(e.Window.Sent())
+	}
+	if e.NewVersion != "" && e.FinalVersionShare < 1 {
+		return Invalid, fmt.Sprintf("the new version %s served only %.0f%% at the end: the rollout did not really happen", e.NewVersion, e.FinalVersionShare*100)
+	}
+	if e.Server.Complete && !e.Server.Verified {
+		return Invalid, "server-side counts disagree with the load: " + e.Server.Note
+	}
+	reason := "zero failed requests of " + fmt.Sprint(e.Window.Sent())
+	if n := total(e.InSpan); n > 0 {
+		pw := PowerOf(n)
+		reason += fmt.Sprintf(", %d inside the disruption (failure rate below %.2g%% at 95%% confidence)", n, pw.UpperBound*100)
+	}
+	if !e.Server.Complete && e.Server.Note != "" {
+		reason = "pass (server counts unverified: " + e.Server.Note + "): " + reason
+	}
+	return Pass, reason
+}
+
+func reconciliationProblems(counts []PathCount) string {
+	var out []string
+	for _, c := range counts {
+		if c.Problem != "" {
+			out = append(out, c.Path+": "+c.Problem)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// idlePaths are loaded paths with no request in the judged window.
+func idlePaths(e Evidence) []string {
+	var out []string
+	for _, p := range e.Paths {
+		if w := e.Window.Paths[p]; w == nil || w.Sent == 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// shortPaths are paths whose last request started before the disruption
+// span ended: the load did not outlive the disruption.
+func shortPaths(e Evidence) []string {
+	if e.Span == nil || e.Span.End.IsZero() {
+		return nil
+	}
+	var out []string
+	for _, p := range e.Paths {
+		st := e.Load.Paths[p]
+		if st == nil || st.Last.Before(e.Span.Until().Add(-loadTolerance)) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// blindPaths are loaded paths without a race-class failure inside the span.
+func blindPaths(e Evidence) []string {
+	var out []string
+	for _, p := range e.Paths {
+		if e.RacesInSpan[p] == 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// saturated explains failures no pod event explains, on a path whose
+// latency blew up before any pod began terminating ("" when not so).
+func saturated(e Evidence) string {
+	var out []string
+	for _, s := range e.Saturation {
+		unexplained := e.Attribution[s.Path][AttrNone]
+		if s.Saturated && unexplained > 0 {
+			out = append(out, fmt.Sprintf("%s: %d failures no pod event explains; median latency %s at %s against a baseline of %s, before the first pod began terminating",
+				s.Path, unexplained, s.WorstP50.Round(time.Millisecond), s.At.Format("15:04:05"), s.BaseP50.Round(time.Millisecond)))
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+func total(m map[string]int) (n int) {
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 // CrossCheck compares the app's own counts (reports of exited pods and live

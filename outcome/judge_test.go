@@ -3,21 +3,31 @@ package outcome
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
-// ev builds evidence whose window holds sent requests, failed of them refused.
+var t0 = time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+
+// ev builds evidence whose window holds sent requests on nodeport, failed
+// of them refused inside the disruption span, every count reconciled.
 func ev(sent, failed int) Evidence {
 	w := Window{Paths: map[string]*WindowPath{"nodeport": {Sent: sent, Failed: map[Class]int{}}}}
 	if failed > 0 {
 		w.Paths["nodeport"].Failed[Refused] = failed
 	}
-	return Evidence{Load: result(sent, failed), Window: w, FinalVersionShare: -1}
+	res := result(sent, failed)
+	return Evidence{Load: res, Paths: []string{"nodeport"}, Window: w, FinalVersionShare: -1,
+		Span:           &Span{Start: t0.Add(10 * time.Second), End: t0.Add(20 * time.Second), Settle: 5 * time.Second},
+		Reconciliation: Reconcile(res, map[string]int{"nodeport": sent}),
+		InSpan:         map[string]int{"nodeport": sent / 2}, RacesInSpan: map[string]int{"nodeport": failed},
+		Attribution: map[string]map[Attribution]int{"nodeport": {AttrTerminating: failed}}}
 }
 
 func with(e Evidence, f func(*Evidence)) Evidence { f(&e); return e }
 
 func result(sent, failed int) *LoadResult {
-	ps := &PathStats{Path: "nodeport", Sent: sent, OK: sent - failed, FailedAll: failed, Failed: map[Class]int{}}
+	ps := &PathStats{Path: "nodeport", Scheduled: sent, Sent: sent, OK: sent - failed, FailedAll: failed, Failed: map[Class]int{},
+		First: t0, Last: t0.Add(25 * time.Second)}
 	if failed > 0 {
 		ps.Failed[Refused] = failed
 	}
@@ -39,10 +49,43 @@ func TestJudge(t *testing.T) {
 		{"failures", ev(1000, 7), ExpectPass, Fail, false, "nodeport: 7 of 1000 failed (refused 7)"},
 		{"warm-up failures are not judged", with(ev(1000, 0), func(e *Evidence) { e.Load = result(1003, 3); e.Window.Warmup = 3 }), ExpectPass, Pass, true, "zero failed requests of 1000"},
 		{"control fails as it must", ev(1000, 7), ExpectFail, Fail, true, "refused 7"},
-		{"blind control", ev(1000, 0), ExpectFail, Pass, false, "the instrument is blind"},
+		{"blind control", ev(1000, 0), ExpectFail, Invalid, false, "instrument blind on every path"},
+		{"a control failing on one path only is blind on the other", with(ev(1000, 7), func(e *Evidence) {
+			e.Paths = append(e.Paths, "clusterip")
+			e.Window.Paths["clusterip"] = &WindowPath{Sent: 1000}
+			e.Load.Paths["clusterip"] = &PathStats{Path: "clusterip", Scheduled: 1000, Sent: 1000, OK: 1000, Last: t0.Add(25 * time.Second)}
+			e.Reconciliation = Reconcile(e.Load, map[string]int{"nodeport": 1000, "clusterip": 1000})
+		}), ExpectFail, Invalid, false, "instrument blind on clusterip"},
+		{"a control failing outside the disruption is blind", with(ev(1000, 7), func(e *Evidence) { e.RacesInSpan = nil }), ExpectFail, Invalid, false, "instrument blind on nodeport"},
+		{"a record missing on disk makes the run no evidence", with(ev(1000, 0), func(e *Evidence) {
+			e.Reconciliation = Reconcile(e.Load, map[string]int{"nodeport": 999})
+		}), ExpectPass, Invalid, false, "1000 results, 999 records on disk"},
+		{"a scheduled request without a result makes the run no evidence", with(ev(1000, 0), func(e *Evidence) {
+			e.Load.Paths["nodeport"].Scheduled = 1001
+			e.Reconciliation = Reconcile(e.Load, map[string]int{"nodeport": 1000})
+		}), ExpectPass, Invalid, false, "1001 scheduled, 1000 results"},
+		{"a path with no judged request cannot pass", with(ev(1000, 0), func(e *Evidence) {
+			e.Paths = append(e.Paths, "gateway")
+		}), ExpectPass, Invalid, false, "no request was judged on gateway"},
+		{"a load that ended before the disruption is no evidence", with(ev(1000, 0), func(e *Evidence) {
+			e.Load.Paths["nodeport"].Last = t0.Add(15 * time.Second)
+		}), ExpectPass, Invalid, false, "the load ended before the disruption did on nodeport"},
+		{"failures nothing explains on a saturated machine are not the profile's", with(ev(1000, 7), func(e *Evidence) {
+			e.Attribution = map[string]map[Attribution]int{"nodeport": {AttrNone: 7}}
+			e.Saturation = []Saturation{{Path: "nodeport", BaseP50: 4 * time.Millisecond, WorstP50: 240 * time.Millisecond, Saturated: true, At: t0}}
+		}), ExpectPass, Invalid, false, "system under test saturated"},
+		{"failures nothing explains on an idle machine still fail", with(ev(1000, 7), func(e *Evidence) {
+			e.Attribution = map[string]map[Attribution]int{"nodeport": {AttrNone: 7}}
+			e.Saturation = []Saturation{{Path: "nodeport", BaseP50: 4 * time.Millisecond, WorstP50: 5 * time.Millisecond}}
+		}), ExpectPass, Fail, false, "refused 7"},
+		{"a pass states its power", ev(1000, 0), ExpectPass, Pass, true, "500 inside the disruption (failure rate below 0.6% at 95% confidence)"},
+		{"incomplete server counts are said, not skipped", with(ev(1000, 0), func(e *Evidence) {
+			e.Server = ServerCounts{Note: "no count from web-1@abc"}
+		}), ExpectPass, Pass, true, "pass (server counts unverified: no count from web-1@abc)"},
 		{"saturated generator is never a pass", with(ev(1000, 0), func(e *Evidence) { e.Load = invalid }), ExpectPass, Invalid, false, "generator saturated"},
 		{"traffic never reached a pod", with(ev(1000, 0), func(e *Evidence) { e.Unreached = []string{"nodeport→web-1"} }), ExpectPass, Invalid, false, "web-1"},
 		{"rollout did not happen", with(ev(1000, 0), func(e *Evidence) { e.NewVersion, e.FinalVersionShare = "v2", 0.5 }), ExpectPass, Invalid, false, "50%"},
+		{"a disruption that did not do what it claims", with(ev(1000, 0), func(e *Evidence) { e.Unverified = "pod web-1 was recreated" }), ExpectPass, Invalid, false, "did not do what it claims: pod web-1 was recreated"},
 		{"disruption error", with(ev(1000, 0), func(e *Evidence) { e.DisruptionError = "pdb blocked" }), ExpectPass, Error, false, "pdb blocked"},
 		{"server disagrees", with(ev(1000, 0), func(e *Evidence) {
 			e.Server = ServerCounts{Complete: true, Verified: false, Note: "nodeport: server counted 990"}

@@ -50,11 +50,18 @@ type Target struct {
 	Path string `json:"path"` // label: nodeport, ingress, gateway, clusterip
 	URL  string `json:"url"`
 	Host string `json:"host,omitempty"` // Host header, for ingress routing
+	// KeepAlive keeps connections open across requests, in a pool of Pool
+	// connections (default 1).
+	KeepAlive bool `json:"keepAlive,omitempty"`
+	Pool      int  `json:"pool,omitempty"`
 }
 
 // PathStats are one path's totals and series.
 type PathStats struct {
-	Path      string         `json:"path"`
+	Path string `json:"path"`
+	// Scheduled is how many requests the generator scheduled (its sequence
+	// numbers); Sent how many results it recorded.
+	Scheduled int            `json:"scheduled"`
 	Sent      int            `json:"sent"`
 	OK        int            `json:"ok"`
 	Failed    map[Class]int  `json:"failed"`

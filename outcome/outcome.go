@@ -36,6 +36,18 @@ type Outcome struct {
 	Server   ServerCounts    `json:"server"`
 	Tail     map[string]Tail `json:"propagationTail,omitempty"` // per path
 	Verdict  Verdict         `json:"verdict"`
+	// Disruption is what was done, when, and what it verified it did.
+	Disruption *Span `json:"disruption,omitempty"`
+	// Reconciliation is each path's count: scheduled, results, ok, failed, on disk.
+	Reconciliation []PathCount `json:"reconciliation,omitempty"`
+	// Stalls are stretches without a success inside the disruption span.
+	Stalls []Stall `json:"stalls,omitempty"`
+	// Attribution counts each path's judged failures by what they point at.
+	Attribution map[string]map[Attribution]int `json:"attribution,omitempty"`
+	// Saturation compares each path's latency before the first termination with its baseline.
+	Saturation []Saturation `json:"saturation,omitempty"`
+	// InSpan counts each path's requests inside the disruption span.
+	InSpan map[string]int `json:"inSpan,omitempty"`
 	// Phases are the runner's phases in order, with their timings: where the
 	// harness spent the scenario's time.
 	Phases []Phase `json:"phases,omitempty"`

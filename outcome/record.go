@@ -17,9 +17,17 @@ type Record struct {
 	Class   Class         `json:"class"`
 	Pod     string        `json:"pod,omitempty"`
 	Version string        `json:"version,omitempty"`
-	// Conn is "new" or "reused" (httptrace GotConn), "" when no connection was had.
-	Conn  string `json:"conn,omitempty"`
-	Error string `json:"error,omitempty"`
+	// Conn is "new" or "reused" for the request's first try (httptrace
+	// GotConn), "" when no connection was had.
+	Conn string `json:"conn,omitempty"`
+	// Attempts counts the tries Go's transport made (0: none got a
+	// connection); Retry says why there was more than one: "written" (the
+	// request was written on a reused connection that closed before any
+	// answer) or "unwritten" (the reused connection was dead before the
+	// request could be written).
+	Attempts int    `json:"attempts,omitempty"`
+	Retry    string `json:"retry,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // End is when the request finished.
@@ -41,10 +49,39 @@ const (
 	HTTP5xx   Class = "5xx"     // other server errors
 	HTTP4xx   Class = "4xx"     // client errors (e.g. 404 from a router without the route)
 	OtherFail Class = "other"   // anything else (DNS, TLS, a 1xx, ...)
+	// A request Go's transport sent twice because its kept-alive
+	// connection broke, which the second try hid: written and unanswered,
+	// or not even written. A client that is not Go, or a request that is
+	// not idempotent, fails there, so a strict verdict counts it.
+	RetriedNoAnswer  Class = "retried-no-answer"
+	RetriedUnwritten Class = "retried-unwritten"
 )
 
 // Classes lists the failure classes in report order.
-var Classes = []Class{Refused, Reset, EOF, Timeout, HTTP502, HTTP503, HTTP504, HTTP5xx, HTTP4xx, OtherFail}
+var Classes = []Class{Refused, Reset, EOF, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504, HTTP5xx, HTTP4xx, OtherFail}
+
+// RaceClasses are the classes an endpoint or shutdown race produces: what a
+// negative control must show to prove the instrument sees the race.
+var RaceClasses = []Class{Refused, Reset, EOF, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504}
+
+// IsRace reports whether the class is one a shutdown race produces.
+func (c Class) IsRace() bool {
+	for _, r := range RaceClasses {
+		if c == r {
+			return true
+		}
+	}
+	return false
+}
+
+// RetriedClass is the class of a request that succeeded only on Go's hidden
+// second try, by Record.Retry.
+func RetriedClass(retry string) Class {
+	if retry == "written" {
+		return RetriedNoAnswer
+	}
+	return RetriedUnwritten
+}
 
 // Failed reports whether the class is a failure.
 func (c Class) Failed() bool { return c != OK }

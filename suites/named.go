@@ -10,9 +10,9 @@ import (
 	"github.com/zerodrop/zerodrop/workload"
 )
 
-// GatingPlan is the load of the gating suite: new connections for every
-// request (keep-alive off), the client that meets every endpoint race, at a
-// rate two cores sustain with full accounting.
+// GatingPlan is the load of the gating suite on each path, at a rate two
+// cores sustain with full accounting; each path's client (a new connection
+// for every request, or a keep-alive pool) comes with the path.
 var GatingPlan = load.Plan{Rate: 100, KeepAlive: false, Timeout: 3 * time.Second, MaxDuration: 5 * time.Minute}
 
 // Entry is a named scenario with its labels.
@@ -43,8 +43,10 @@ func scenario(profile fixtures.ProfileName, d chaos.Disruption, newVersion strin
 // ready) while NodePort and ClusterIP were clean, and the cause is not yet
 // explained. A gate must not fail at random.
 func GatingSuite() []Entry {
-	base := []Path{PathNodePort, PathClusterIP}
-	all := []Path{PathNodePort, PathClusterIP, PathIngress, PathGateway}
+	// every path twice: a new connection for every request, and a
+	// keep-alive pool (+ka), judged apart
+	base := WithKeepAliveToo(PathNodePort, PathClusterIP)
+	all := WithKeepAliveToo(PathNodePort, PathClusterIP, PathIngress, PathGateway)
 	var out []Entry
 	for _, set := range []struct {
 		paths   []Path

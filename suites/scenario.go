@@ -65,44 +65,73 @@ func (s Scenario) PathNames() []string {
 	return out
 }
 
-// Uses reports whether the scenario loads one of the paths.
+// Uses reports whether the scenario loads one of the paths, with either client.
 func (s Scenario) Uses(paths ...Path) bool {
-	for _, p := range paths {
-		if slices.Contains(s.Paths, p) {
+	for _, p := range s.Paths {
+		if slices.Contains(paths, p.Base()) {
 			return true
 		}
 	}
 	return false
 }
 
-// Path is a traffic path: where the load enters and what it goes through.
+// Path is a traffic path — where the load enters and what it goes through —
+// and the client on it: a new connection for every request, or, with the
+// "+ka" suffix, a keep-alive pool (the two are reported apart, as
+// OpenShift's disruption monitor keeps new and reused connections apart).
 type Path string
 
 // The paths. nodeport, ingress and gateway enter from the host; clusterip
-// is driven from a load generator inside the cluster to the Service.
+// and headless are driven from a load generator inside the cluster, to the
+// Service's virtual IP (kube-proxy) and to the pods CoreDNS returns for the
+// headless Service.
 const (
 	PathNodePort  Path = "nodeport"
 	PathClusterIP Path = "clusterip"
+	PathHeadless  Path = "headless"
 	PathIngress   Path = "ingress"
 	PathGateway   Path = "gateway"
 )
 
-// Paths lists every path, in report order.
-var Paths = []Path{PathNodePort, PathClusterIP, PathIngress, PathGateway}
+// Paths lists every path, in report order, without the keep-alive variants.
+var Paths = []Path{PathNodePort, PathClusterIP, PathHeadless, PathIngress, PathGateway}
+
+// keepAliveSuffix marks the keep-alive client on a path.
+const keepAliveSuffix = "+ka"
+
+// KeepAlive reports whether the path's client keeps connections alive.
+func (p Path) KeepAlive() bool { return strings.HasSuffix(string(p), keepAliveSuffix) }
+
+// Base is the path without its client.
+func (p Path) Base() Path { return Path(strings.TrimSuffix(string(p), keepAliveSuffix)) }
+
+// WithKeepAlive is the same path with a keep-alive client.
+func (p Path) WithKeepAlive() Path { return p.Base() + keepAliveSuffix }
 
 // InCluster reports whether the path's load comes from inside the cluster.
-func (p Path) InCluster() bool { return p == PathClusterIP }
+func (p Path) InCluster() bool { b := p.Base(); return b == PathClusterIP || b == PathHeadless }
 
-// ParsePath returns the path a name names, or an error listing the names.
+// ParsePath returns the path a name names ("nodeport", "nodeport+ka"), or
+// an error listing the names.
 func ParsePath(s string) (Path, error) {
-	for _, p := range Paths {
-		if string(p) == s {
+	p := Path(s)
+	for _, b := range Paths {
+		if p.Base() == b {
 			return p, nil
 		}
 	}
 	names := make([]string, len(Paths))
-	for i, p := range Paths {
-		names[i] = string(p)
+	for i, b := range Paths {
+		names[i] = string(b)
 	}
-	return "", fmt.Errorf("path %q: use one of %s", s, strings.Join(names, ", "))
+	return "", fmt.Errorf("path %q: use one of %s, each optionally with %s for a keep-alive client", s, strings.Join(names, ", "), keepAliveSuffix)
+}
+
+// WithKeepAliveToo returns the paths and, after each, its keep-alive variant.
+func WithKeepAliveToo(paths ...Path) []Path {
+	var out []Path
+	for _, p := range paths {
+		out = append(out, p.Base(), p.WithKeepAlive())
+	}
+	return out
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/zerodrop/zerodrop/outcome"
+
 	"github.com/zerodrop/zerodrop/chaos"
 )
 
@@ -14,7 +16,17 @@ import (
 type disruptPhase struct{}
 
 func (disruptPhase) Execute(ctx context.Context, st *State) error {
-	st.disruptionErr = chaos.Do(ctx, st.sc.Disruption, st.env)
+	span := &outcome.Span{Name: st.sc.Disruption.Name(), Settle: st.sc.Settle, Start: time.Now().UTC()}
+	st.span = span
+	st.out.Disruption = span
+	env := st.env
+	env.Timeout = disruptionTimeout
+	env.Verified = func(what string) { span.Verified = append(span.Verified, what) }
+	st.disruptionErr = chaos.Do(ctx, st.sc.Disruption, env)
+	span.End = time.Now().UTC()
+	if st.disruptionErr != nil {
+		span.Error = st.disruptionErr.Error()
+	}
 	return nil
 }
 
@@ -34,7 +46,10 @@ func (finishPhase) Execute(ctx context.Context, st *State) error {
 	}
 	if err != nil {
 		st.disruptionErr = fmt.Errorf("the workload is not whole after the disruption: %w", err)
+		st.span.Error = st.disruptionErr.Error()
+		return nil
 	}
+	st.span.Verified = append(st.span.Verified, fmt.Sprintf("workload whole after the disruption: %d pods Ready, none terminating", want))
 	return nil
 }
 

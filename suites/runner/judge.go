@@ -2,12 +2,17 @@ package runner
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/zerodrop/zerodrop/chaos"
 	"github.com/zerodrop/zerodrop/observe"
 	"github.com/zerodrop/zerodrop/outcome"
+	"github.com/zerodrop/zerodrop/suites"
 )
 
 // judgePhase gathers the evidence — the records on disk, the app's own
@@ -26,33 +31,77 @@ func (judgePhase) Execute(ctx context.Context, st *State) error {
 	}
 	perPod, missing := observe.ServerCounts(ctx, st.rt.Client, st.ref, st.timeline)
 	st.stopTimeline()
+	out := st.out
+	out.Timeline = st.timeline.Events()
 	records, rerr := readRecords(filepath.Join(st.dir, recordsFile))
-	ev := outcome.Evidence{Load: st.result, Window: outcome.MeasureWindow(records, st.warmAt), Unreached: st.unreached,
-		FinalVersionShare: -1, NewVersion: st.sc.NewVersion}
+	if rerr != nil {
+		st.result.Valid = false
+		st.result.Invalid = append(st.result.Invalid, "records.jsonl could not be read: "+rerr.Error())
+	}
+	ev := outcome.Evidence{Load: st.result, Paths: st.sc.PathNames(), Window: outcome.MeasureWindow(records, st.warmAt),
+		Span: st.span, Unreached: st.unreached, FinalVersionShare: -1, NewVersion: st.sc.NewVersion}
+	ev.Reconciliation = reconcile(st, records)
 	if perPod != nil || missing != nil {
 		ev.Server = outcome.CrossCheck(perPod, missing, st.result)
 	}
 	if st.disruptionErr != nil {
 		ev.DisruptionError = st.disruptionErr.Error()
+		var u chaos.Unverified
+		if errors.As(st.disruptionErr, &u) {
+			ev.DisruptionError, ev.Unverified = "", u.What
+		}
 	} else if st.sc.NewVersion != "" {
 		ev.FinalVersionShare = finalShare(st.result, st.sc.NewVersion)
 	}
-	if rerr != nil {
-		st.result.Valid = false
-		st.result.Invalid = append(st.result.Invalid, "records.jsonl could not be read: "+rerr.Error())
-	}
-	out := st.out
-	out.Server = ev.Server
-	out.MeasuredFrom, out.WarmupFailures, out.Window = st.warmAt.UTC(), ev.Window.Warmup, &ev.Window
 	for _, f := range st.failures {
 		if !f.Start.Before(st.warmAt) {
 			out.Failures = append(out.Failures, f)
 		}
 	}
-	out.Timeline = st.timeline.Events()
+	if st.span != nil {
+		ev.InSpan, ev.RacesInSpan = outcome.InSpan(records, *st.span)
+		out.Stalls = outcome.FindStalls(records, st.span.Start, st.span.Until(), stallMin)
+	}
+	ev.Attribution = outcome.Attribute(out.Failures, out.Timeline)
+	ev.Saturation = outcome.MeasureSaturation(st.result, st.warmAt, out.Timeline)
+	out.Server = ev.Server
+	out.MeasuredFrom, out.WarmupFailures, out.Window = st.warmAt.UTC(), ev.Window.Warmup, &ev.Window
+	out.Reconciliation, out.Attribution, out.Saturation, out.InSpan = ev.Reconciliation, ev.Attribution, ev.Saturation, ev.InSpan
 	out.Tail = observe.PropagationTails(records, out.Timeline)
 	out.Verdict = outcome.Judge(ev, st.sc.Expectation())
 	return nil
+}
+
+// stallMin is the longest a path may go without a success, while requests
+// are sent, before it is reported as a stall.
+const stallMin = 200 * time.Millisecond
+
+// reconcile counts each path's records on disk against the load's counts,
+// and the in-cluster generator's streamed records against what reached disk.
+func reconcile(st *State, records []outcome.Record) []outcome.PathCount {
+	onDisk := map[string]int{}
+	for _, r := range records {
+		onDisk[r.Path]++
+	}
+	counts := outcome.Reconcile(st.result, onDisk)
+	if st.remote == nil {
+		return counts
+	}
+	inCluster := 0
+	for _, p := range st.sc.Paths {
+		if p.InCluster() {
+			inCluster += onDisk[string(p)]
+		}
+	}
+	if inCluster != st.followed {
+		for i := range counts {
+			if p, _ := suites.ParsePath(counts[i].Path); p.InCluster() {
+				counts[i].Problem = strings.TrimPrefix(counts[i].Problem+"; ", "; ") +
+					fmt.Sprintf("the in-cluster generator streamed %d records, %d reached disk", st.followed, inCluster)
+			}
+		}
+	}
+	return counts
 }
 
 // finalShare is the share of the last full second's successful answers that

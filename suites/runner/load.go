@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/zerodrop/zerodrop/fixtures"
 	"github.com/zerodrop/zerodrop/load"
@@ -19,21 +20,36 @@ type loadPhase struct{}
 
 func (loadPhase) Execute(ctx context.Context, st *State) error {
 	rt, s := st.rt, st.sc
+	st.plan = boundedPlan(s)
 	var host, inCluster []load.Target
 	for _, p := range s.Paths {
+		t := load.Target{Path: string(p), KeepAlive: p.KeepAlive()}
+		if t.KeepAlive {
+			t.Pool = poolSize(s)
+		}
+		switch b := p.Base(); {
+		case b == suites.PathClusterIP:
+			t.URL = fmt.Sprintf("http://%s.%s.svc.cluster.local:%d/", st.ref.Service, st.ns, st.ref.Port)
+		case b == suites.PathHeadless:
+			// Go's resolver keeps no cache: the name is resolved at every
+			// new connection, and the dialer tries the addresses CoreDNS
+			// returns (shuffled by its loadbalance plugin) in order
+			t.URL = fmt.Sprintf("http://%s.%s.svc.cluster.local:%d/", fixtures.HeadlessService(st.ref.Name), st.ns, st.ref.Port)
+		default:
+			base, ok := rt.Entry[b]
+			if !ok {
+				return fmt.Errorf("runner: path %q has no entry point on this cluster", p)
+			}
+			t.URL = base + "/"
+			if b == suites.PathIngress || b == suites.PathGateway {
+				t.Host = fixtures.Options{Namespace: st.ns, Name: st.ref.Name}.RouteHost()
+			}
+		}
 		if p.InCluster() {
-			inCluster = append(inCluster, load.Target{Path: string(p), URL: fmt.Sprintf("http://%s.%s.svc.cluster.local:%d/", st.ref.Service, st.ns, st.ref.Port)})
-			continue
+			inCluster = append(inCluster, t)
+		} else {
+			host = append(host, t)
 		}
-		base, ok := rt.Entry[p]
-		if !ok {
-			return fmt.Errorf("runner: path %q has no entry point on this cluster", p)
-		}
-		t := load.Target{Path: string(p), URL: base + "/"}
-		if p == suites.PathIngress || p == suites.PathGateway {
-			t.Host = fixtures.Options{Namespace: st.ns, Name: st.ref.Name}.RouteHost()
-		}
-		host = append(host, t)
 	}
 	sink, err := load.CreateJSONL(filepath.Join(st.dir, recordsFile))
 	if err != nil {
@@ -57,13 +73,33 @@ func (loadPhase) Execute(ctx context.Context, st *State) error {
 		st.started = true
 	}
 	if len(host) > 0 {
-		l, err := load.Start(ctx, s.Plan, host, st.tracker)
+		l, err := load.Start(ctx, st.plan, host, st.tracker)
 		if err != nil {
 			return err
 		}
 		st.host = l
 		st.started = true
 	}
-	st.note("load_start", fmt.Sprintf("%d rps per path, keep-alive %v, paths %v", s.Plan.Rate, s.Plan.KeepAlive, s.Paths))
+	st.note("load_start", fmt.Sprintf("%d rps per path, paths %v", s.Plan.Rate, s.Paths))
 	return nil
 }
+
+// Load bounds: the warm-up, the disruption's own timeout, the finish
+// check, the settle time and a margin. A load that ends before the
+// disruption does is no evidence, so the bound follows from the disruption.
+const (
+	warmTimeout       = 60 * time.Second
+	disruptionTimeout = 5 * time.Minute
+	finishTimeout     = 2 * time.Minute
+)
+
+// boundedPlan is the scenario's plan, bounded by what the scenario can last.
+func boundedPlan(s suites.Scenario) load.Plan {
+	p := s.Plan
+	p.MaxDuration = warmTimeout + disruptionTimeout + finishTimeout + s.Settle + time.Minute
+	return p
+}
+
+// poolSize is a keep-alive client's connections: two per replica, so the
+// pool can hold every pod, and at least four.
+func poolSize(s suites.Scenario) int { return max(4, 2*int(s.Profile.Replicas)) }

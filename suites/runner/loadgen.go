@@ -77,7 +77,7 @@ func startRemote(ctx context.Context, st *State, targets []load.Target) (*remote
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	r := &load.Remote{Base: strings.TrimSuffix(rt.RESTConfig.Host, "/") + "/api/v1/namespaces/" + st.ns + "/pods/loadgen:8081/proxy", Client: hc}
-	if err := r.Start(ctx, st.sc.Plan, targets); err != nil {
+	if err := r.Start(ctx, st.plan, targets); err != nil {
 		return nil, err
 	}
 	rl := &remoteLoad{client: r, followed: make(chan followResult, 1)}

@@ -32,6 +32,7 @@ type State struct {
 	timelineFile *os.File
 	stopTimeline func()
 	// load
+	plan     load.Plan
 	sink     *load.JSONLSink
 	tracker  *load.Tracker
 	failMu   sync.Mutex
@@ -43,9 +44,11 @@ type State struct {
 	warmAt    time.Time
 	unreached []string
 	// disrupt
+	span          *outcome.Span
 	disruptionErr error
 	// stop
-	result *outcome.LoadResult
+	result   *outcome.LoadResult
+	followed int // records streamed from the in-cluster generator
 	// stopped is set once the load stopped with every record on disk.
 	stopped bool
 }

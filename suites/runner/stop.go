@@ -25,7 +25,8 @@ func (stopPhase) Execute(ctx context.Context, st *State) error {
 		errs = append(errs, err)
 	}
 	if st.remote != nil {
-		res, _, err := st.remote.stop()
+		res, n, err := st.remote.stop()
+		st.followed = n
 		parts = append(parts, res)
 		errs = append(errs, err)
 	}

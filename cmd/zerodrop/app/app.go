@@ -26,6 +26,9 @@ func Main() {
 		if errors.As(err, &ie) {
 			os.Exit(2)
 		}
+		if errors.Is(err, errFailedRequests) {
+			os.Exit(1)
+		}
 		os.Exit(1)
 	}
 }
@@ -67,6 +70,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "debug logging")
-	root.AddCommand(newEngineCmd(g), newImagesCmd(g), newUpCmd(g), newDownCmd(g), newModeCmd(g), newRunCmd(g), newReportCmd(g))
+	root.AddCommand(newEngineCmd(g), newImagesCmd(g), newUpCmd(g), newDownCmd(g), newModeCmd(g), newRunCmd(g), newReportCmd(g), newLoadCmd(g))
 	return root
 }

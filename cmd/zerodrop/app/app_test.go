@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zerodrop/zerodrop/internal/droptest"
+	"github.com/zerodrop/zerodrop/outcome"
 )
 
 func run(t *testing.T, args ...string) (string, string, error) {
@@ -53,4 +59,49 @@ func TestRunListsTheSelectedScenarios(t *testing.T) {
 	if len(lines) != 5 || !strings.HasPrefix(lines[0], "prestop-and-drain/rolling-update-v2/deployment\t") || !strings.Contains(out, "naive/") {
 		t.Fatalf("run --list --labels gating:\n%s", out)
 	}
+}
+
+// TestLoadReportsEveryDroppedAttempt: `zerodrop load` against a server that
+// drops every fifth request on a reused connection reports each dropped
+// attempt (Go's transport retried it unseen) and exits with failure.
+func TestLoadReportsEveryDroppedAttempt(t *testing.T) {
+	url, dropped := droptest.Server(t, func(_, nth int) bool { return nth%5 != 0 }, nil)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	err := Run(context.Background(), []string{"load", "--url", url, "--rate", "100", "--duration", "2s", "--keepalive", "--pool", "2", "--out", out}, &stdout, &stderr)
+	if !errors.Is(err, errFailedRequests) {
+		t.Fatalf("err %v, want failed requests\n%s", err, stdout.String())
+	}
+	n := dropped.Load()
+	if n == 0 {
+		t.Fatal("the server dropped nothing: the test proves nothing")
+	}
+	if want := fmt.Sprintf("retried-no-answer  %d", n); !strings.Contains(stdout.String(), want) {
+		t.Fatalf("output does not report the %d dropped attempts (%q):\n%s", n, want, stdout.String())
+	}
+	f, err := os.Open(filepath.Join(out, "records.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var retried int64
+	if err := outcome.ReadRecords(f, func(r outcome.Record) error {
+		if r.Class == outcome.RetriedNoAnswer {
+			retried++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if retried != n {
+		t.Fatalf("records.jsonl holds %d hidden retries, the server dropped %d", retried, n)
+	}
+	if err := Run(context.Background(), []string{"load", "--url", url, "--rate", "10"}, &stdout, &stderr); !isBadInput(err) {
+		t.Fatalf("no --out, no --duration: %v", err)
+	}
+}
+
+func isBadInput(err error) bool {
+	var ie inputError
+	return errors.As(err, &ie)
 }
