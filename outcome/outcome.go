@@ -75,6 +75,10 @@ type Environment struct {
 	KubeProxyMode     string            `json:"kubeProxyMode"`
 	Images            map[string]string `json:"images,omitempty"`
 	Controllers       map[string]string `json:"controllers,omitempty"`
+	// Entries says where host-side load entered, per path: the node's own
+	// address, or a 127.0.0.1 port mapping (Docker's userland proxy is then
+	// part of the path).
+	Entries map[string]string `json:"entries,omitempty"`
 }
 
 // ServerCounts is the app's own count of the requests it served, to

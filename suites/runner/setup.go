@@ -87,9 +87,19 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 	rt := Runtime{Client: cs, Dynamic: dyn, RESTConfig: c.Client.RESTConfig(), Images: images,
 		NodePort: kind.DefaultPortMappings[0].ContainerPort, Entry: map[suites.Path]string{},
 		NodeExec: c.NodeExec, NodeFreeze: c.NodeFreeze, OutDir: o.OutDir, Environment: env, Log: log}
-	for _, m := range c.Spec.PortMappings {
-		if p, err := suites.ParsePath(m.Name); err == nil {
-			rt.Entry[p] = fmt.Sprintf("http://%s:%d", kind.Loopback, m.HostPort)
+	entries, err := c.Entries(ctx)
+	if err != nil {
+		return Runtime{}, err
+	}
+	env.Entries = map[string]string{}
+	for _, e := range entries {
+		if p, err := suites.ParsePath(e.Name); err == nil {
+			rt.Entry[p] = "http://" + e.Addr
+			how := "the control-plane node's address on the kind network"
+			if !e.Direct {
+				how = "a 127.0.0.1 port mapping: Docker's userland proxy is part of the path"
+			}
+			env.Entries[e.Name] = e.Addr + " (" + how + ")"
 		}
 	}
 	if needIngress {
