@@ -1,9 +1,14 @@
 // Command zerodrop-fixture is the workload zerodrop disrupts: a plain
 // net/http server with a configurable shutdown behaviour (see fixtures/server).
+//
+//	zerodrop-fixture [flags]        the app
+//	zerodrop-fixture proxy [flags]  a sidecar reverse proxy in front of it
+//	zerodrop-fixture sleep N        a preStop hook
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -27,39 +32,96 @@ func main() {
 		time.Sleep(d)
 		return
 	}
-	if err := run(); err != nil {
+	run := runApp
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "proxy" {
+		run, args = runProxy, args[1:]
+	}
+	if err := run(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "zerodrop-fixture:", err)
 		os.Exit(2)
 	}
 }
 
-func run() error {
+func runApp(args []string) error {
+	fs := flag.NewFlagSet("zerodrop-fixture", flag.ContinueOnError)
 	var (
-		listen    = flag.String("listen", ":8080", "address to listen on")
-		onTerm    = flag.String("on-sigterm", envOr("ON_SIGTERM", "exit"), "exit | ignore | drain=<duration>")
-		failReady = flag.Bool("fail-readiness-on-drain", os.Getenv("FAIL_READINESS_ON_DRAIN") == "true", "answer 503 on /readyz while draining")
-		startup   = flag.Duration("startup-delay", durEnv("STARTUP_DELAY"), "time before /readyz answers 200")
-		latency   = flag.Duration("latency", durEnv("LATENCY"), "added to every / response")
-		shutdown  = flag.Duration("shutdown-timeout", 10*time.Second, "bound on graceful shutdown after the drain")
+		listen      = fs.String("listen", ":8080", "address to listen on")
+		onTerm      = fs.String("on-sigterm", envOr("ON_SIGTERM", "exit"), "exit | ignore | drain=<duration>")
+		failReady   = fs.Bool("fail-readiness-on-drain", os.Getenv("FAIL_READINESS_ON_DRAIN") == "true", "answer 503 on /readyz while draining")
+		startup     = fs.Duration("startup-delay", durEnv("STARTUP_DELAY"), "time before /readyz answers 200")
+		latency     = fs.Duration("latency", durEnv("LATENCY"), "added to every / response")
+		slowEvery   = fs.Int("slow-every", 0, "make every Nth request to / slow (0: none)")
+		slowLatency = fs.Duration("slow-latency", 0, "added, on top of --latency, to each slow request")
+		shutdown    = fs.Duration("shutdown-timeout", 10*time.Second, "bound on graceful shutdown after the drain")
 	)
-	flag.Parse()
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	ot, err := server.ParseOnTerm(*onTerm)
 	if err != nil {
 		return err
 	}
-	pod := envOr("POD_NAME", hostname())
-	f := server.New(server.Config{
-		PodName: pod, PodVersion: envOr("POD_VERSION", "v1"), OnTerm: ot, FailReadyOnDrain: *failReady,
-		StartupDelay: *startup, Latency: *latency, ShutdownTimeout: *shutdown, Events: os.Stdout,
-	})
-	l, err := net.Listen("tcp", *listen)
+	cfg := server.Config{
+		PodName: envOr("POD_NAME", hostname()), PodVersion: envOr("POD_VERSION", "v1"), OnTerm: ot, FailReadyOnDrain: *failReady,
+		StartupDelay: *startup, Latency: *latency, SlowEvery: *slowEvery, SlowLatency: *slowLatency,
+		ShutdownTimeout: *shutdown, Events: os.Stdout,
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	return serveUntilSignal(server.New(cfg), *listen)
+}
+
+func runProxy(args []string) error {
+	fs := flag.NewFlagSet("zerodrop-fixture proxy", flag.ContinueOnError)
+	var (
+		listen   = fs.String("listen", ":8080", "address to listen on")
+		upstream = fs.String("upstream", "http://127.0.0.1:8081", "the app's base URL")
+		onTerm   = fs.String("on-sigterm", envOr("ON_SIGTERM", "exit"), "exit | ignore | drain=<duration>")
+		shutdown = fs.Duration("shutdown-timeout", 10*time.Second, "bound on graceful shutdown after the drain")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("proxy: unexpected arguments %q", fs.Args())
+	}
+	ot, err := server.ParseOnTerm(*onTerm)
 	if err != nil {
 		return err
 	}
+	p, err := server.NewProxy(server.ProxyConfig{
+		PodName: envOr("POD_NAME", hostname()), PodVersion: envOr("POD_VERSION", "v1"), Upstream: *upstream,
+		OnTerm: ot, ShutdownTimeout: *shutdown, Events: os.Stdout,
+	})
+	if err != nil {
+		return err
+	}
+	return serveUntilSignal(p, *listen)
+}
+
+// service is the app or the proxy.
+type service interface {
+	Serve(net.Listener) error
+	Terminate(context.Context)
+}
+
+// serveUntilSignal serves on addr until SIGTERM or SIGINT, then lets the
+// service handle it as its mode says.
+func serveUntilSignal(s service, addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	// before Serve emits started: a signal sent after that line is handled
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	served := make(chan error, 1)
-	go func() { served <- f.Serve(l) }()
+	go func() { served <- s.Serve(l) }()
 	select {
 	case err := <-served:
 		return err
@@ -67,7 +129,7 @@ func run() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f.Terminate(ctx)
+	s.Terminate(ctx)
 	return nil
 }
 

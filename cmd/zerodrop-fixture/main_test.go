@@ -47,7 +47,18 @@ type proc struct {
 
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binPath, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+	return startCmd(t, append([]string{"--listen", "127.0.0.1:0"}, args...))
+}
+
+// startProxy runs the binary's proxy mode in front of upstream.
+func startProxy(t *testing.T, upstream string, args ...string) *proc {
+	t.Helper()
+	return startCmd(t, append([]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", upstream}, args...))
+}
+
+func startCmd(t *testing.T, args []string) *proc {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(os.Environ(), "POD_NAME=fixture-test", "POD_VERSION=v7")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -202,25 +213,109 @@ func TestDrainModeServesThenClosesKeptAliveConnections(t *testing.T) {
 	}
 }
 
-func TestStreamEndsCleanlyOnDrain(t *testing.T) {
-	p := start(t, "--on-sigterm", "drain=300ms")
-	resp, err := http.Get(p.url("/stream"))
+func TestStreamEndsPolitelyAtTheDrainsStart(t *testing.T) {
+	p := start(t, "--on-sigterm", "drain=2s")
+	resp, err := http.Get(p.url("/stream?interval=50ms"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	time.Sleep(250 * time.Millisecond)
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	br := bufio.NewReader(resp.Body)
+	for ids := 0; ids < 3; {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, "id: ") {
+			ids++
+		}
+	}
 	p.signal(syscall.SIGTERM)
-	body, err := io.ReadAll(resp.Body)
+	rest, err := io.ReadAll(br)
 	if err != nil {
-		t.Fatalf("stream must end cleanly, got %v after %q", err, body)
+		t.Fatalf("stream must end cleanly, got %v after %q", err, rest)
 	}
-	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
-	if len(lines) < 4 || lines[len(lines)-1] != "end: server shutting down" {
-		t.Fatalf("stream body %q", body)
+	if !strings.Contains(string(rest), "event: close\ndata: {\"reason\":\"draining\"") {
+		t.Fatalf("stream must end with a close event, got %q", rest)
 	}
-	if err := p.wait(5 * time.Second); err != nil {
+	// it ended at the drain's start, while the pod still serves
+	if _, err := get(t, http.DefaultClient, p.url("/"), "nodeport"); err != nil {
+		t.Fatalf("after the stream's close the pod must still serve: %v", err)
+	}
+	if err := p.wait(10 * time.Second); err != nil {
 		t.Fatal(err)
+	}
+	want := "started,ready,sigterm,drain_begin,streams_closed,shutdown_begin,last_request,exited"
+	if got := strings.Join(p.eventNames(), ","); got != want {
+		t.Fatalf("events %s, want %s", got, want)
+	}
+	if c := p.last(server.EvStreamsClosed).Counts["unlabelled"]; c != 1 {
+		t.Fatalf("streams_closed counts %d, want 1", c)
+	}
+}
+
+func TestSlowEveryNthRequest(t *testing.T) {
+	p := start(t, "--on-sigterm", "exit", "--slow-every", "2", "--slow-latency", "400ms")
+	for i := 1; i <= 2; i++ {
+		t0 := time.Now()
+		if resp, err := get(t, http.DefaultClient, p.url("/"), "nodeport"); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if took := time.Since(t0); i == 2 && took < 400*time.Millisecond {
+			t.Fatalf("the 2nd request took %s, want at least 400ms", took)
+		}
+	}
+	resp, err := http.Get(p.url("/stats"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s server.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || s.Slow != 1 {
+		t.Fatalf("stats %+v %v: want one slow request", s, err)
+	}
+}
+
+func TestProxyAndAppShareAPod(t *testing.T) {
+	app := start(t, "--on-sigterm", "drain=1s")
+	px := startProxy(t, "http://"+app.addr, "--on-sigterm", "drain=1s")
+	resp, err := get(t, http.DefaultClient, px.url("/"), "nodeport")
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("X-Pod-Name") != "fixture-test" || resp.Header.Get("X-Proxy-Pod") != "fixture-test" {
+		t.Fatalf("through the proxy: %+v %v", resp, err)
+	}
+	// a pod's containers all get SIGTERM at once
+	app.signal(syscall.SIGTERM)
+	px.signal(syscall.SIGTERM)
+	if err := app.wait(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := px.wait(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if e := px.last(server.EvExited); e.Role != server.RoleProxy || e.Counts["nodeport"] != 1 {
+		t.Fatalf("proxy exited %+v", e)
+	}
+	if e := app.last(server.EvExited); e.Role != "" || e.Counts["nodeport"] != 1 {
+		t.Fatalf("app exited %+v", e)
+	}
+}
+
+func TestProxyFlagsAreChecked(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"proxy", "--upstream", "127.0.0.1:8081"}, "use a URL such as http://127.0.0.1:8081"},
+		{[]string{"proxy", "--on-sigterm", "drain=soon"}, "drain=10s"},
+		{[]string{"proxy", "stray"}, "unexpected arguments"},
+	} {
+		out, err := exec.Command(binPath, c.args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("%v: want a clear error naming %q, got %v: %s", c.args, c.want, err, out)
+		}
 	}
 }
 
@@ -257,8 +352,18 @@ func TestStatsCountsPerPathLabel(t *testing.T) {
 }
 
 func TestBadFlagIsAClearError(t *testing.T) {
-	out, err := exec.Command(binPath, "--on-sigterm", "drain=soon").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "drain=10s") {
-		t.Fatalf("want a clear error naming the fix, got %v: %s", err, out)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--on-sigterm", "drain=soon"}, "drain=10s"},
+		{[]string{"--slow-every", "-1", "--slow-latency", "1s"}, "slow-every -1"},
+		{[]string{"--slow-every", "10"}, "needs a slow-latency"},
+		{[]string{"--slow-every", "10", "--slow-latency", "6m"}, "use 0 to 5m0s"},
+	} {
+		out, err := exec.Command(binPath, c.args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("%v: want a clear error naming %q, got %v: %s", c.args, c.want, err, out)
+		}
 	}
 }
