@@ -53,7 +53,7 @@ func (b *builder) rootfsSpecs(kindPackages []string) []rootfs {
 
 // rootfsAll builds the root filesystems side by side; name -> tar path.
 func (b *builder) rootfsAll(ctx context.Context) (map[string]string, error) {
-	kindDir, _, err := kindModule(ctx, b.SourceDir)
+	kindDir, _, err := b.kindModule(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +106,10 @@ func (b *builder) rootfs(ctx context.Context, s rootfs) (string, error) {
 	}
 	args := []string{"--variant=minbase", "--arch=" + b.Versions.Arch, "--cache-dir=" + debs,
 		"--include=" + strings.Join(pkgs, ","), b.Versions.Suite, work, b.mirror()}
-	if err := run(ctx, "", nil, "debootstrap", args...); err != nil {
+	// debootstrap writes its errors to the target's debootstrap.log, not to stderr
+	err := b.runCmd(ctx, command{Name: "debootstrap", Args: args,
+		SideLogs: []string{filepath.Join(work, "debootstrap", "debootstrap.log")}})
+	if err != nil {
 		os.RemoveAll(work)
 		return "", done(fmt.Errorf("factory: debootstrap %s: %w", s.Name, err))
 	}
@@ -125,7 +128,7 @@ func (b *builder) rootfs(ctx context.Context, s rootfs) (string, error) {
 	}
 	// GNU tar: sorted, numeric root-relative ownership, fixed mtimes -> stable digests.
 	tmp := dst + ".tmp"
-	if err := run(ctx, "", nil, "tar", "--sort=name", "--numeric-owner", "--mtime=@"+fmt.Sprint(sourceDateEpoch().Unix()),
+	if err := b.run(ctx, "", nil, "tar", "--sort=name", "--numeric-owner", "--mtime=@"+fmt.Sprint(sourceDateEpoch().Unix()),
 		"--xattrs", "--xattrs-include=security.capability", "-C", work, "-cf", tmp, "."); err != nil {
 		return "", done(fmt.Errorf("factory: tar %s rootfs: %w", s.Name, err))
 	}
