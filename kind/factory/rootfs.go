@@ -61,7 +61,11 @@ func (b *builder) rootfsAll(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	specs := b.rootfsSpecs(pkgs)
+	return b.rootfsEach(ctx, b.rootfsSpecs(pkgs))
+}
+
+// rootfsEach builds the given root filesystems side by side; name -> tar path.
+func (b *builder) rootfsEach(ctx context.Context, specs []rootfs) (map[string]string, error) {
 	type res struct {
 		name, path string
 		err        error
@@ -100,7 +104,14 @@ func (b *builder) rootfs(ctx context.Context, s rootfs) (string, error) {
 	}
 	work := dst + ".d"
 	os.RemoveAll(work)
-	debs := filepath.Join(b.CacheDir, "debs", b.Versions.Suite)
+	// A package cache per rootfs, since they are built side by side:
+	// debootstrap does not lock its --cache-dir. Two runs that fetch the same
+	// .deb at once write it in place and each deletes the other's copy while
+	// its checksum is not yet right, and one fails with `cp: cannot stat
+	// .../debs/<pkg>.deb`. On 2 cores, one cache each side by side beat one
+	// shared cache one after another (docs/benchmarks.md); the base system is
+	// downloaded twice, 36 MB.
+	debs := filepath.Join(b.CacheDir, "debs", b.Versions.Suite, s.Name)
 	if err := os.MkdirAll(debs, 0o755); err != nil {
 		return "", done(fmt.Errorf("factory: %w", err))
 	}
