@@ -84,8 +84,8 @@ func baseFiles(kindDir string, bins map[string]string, criBase []byte) ([]imaget
 
 // criBaseSpec is kind's /etc/containerd/cri-base.json: `ctr oci spec` with
 // kind's product-files hook added and the default rlimits removed.
-func criBaseSpec(ctx context.Context, ctr string) ([]byte, error) {
-	raw, err := output(ctx, "", nil, ctr, "oci", "spec")
+func (b *builder) criBaseSpec(ctx context.Context, ctr string) ([]byte, error) {
+	raw, err := b.output(ctx, "", nil, ctr, "oci", "spec")
 	if err != nil {
 		return nil, fmt.Errorf("factory: ctr oci spec: %w", err)
 	}
@@ -114,7 +114,7 @@ var tagSafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
 
 // baseImage builds kind's base image and loads it into the Docker engine.
 func (b *builder) baseImage(ctx context.Context, bins map[string]string, nodefs, kindDir string) (string, error) {
-	criBase, err := criBaseSpec(ctx, bins["ctr"])
+	criBase, err := b.criBaseSpec(ctx, bins["ctr"])
 	if err != nil {
 		return "", err
 	}
@@ -137,7 +137,11 @@ func (b *builder) baseImage(ctx context.Context, bins map[string]string, nodefs,
 	}
 	k := key("base-v1", filepath.Base(nodefs), fileKeys, b.epoch)
 	tag := BaseRepo + ":" + tagSafe.ReplaceAllString(b.Versions.Suite, "-") + "-" + k
-	if imageExists(ctx, tag) {
+	ok, err := b.imageExists(ctx, tag)
+	if err != nil {
+		return "", err
+	}
+	if ok {
 		return tag, nil
 	}
 	done := phase.Start(b.log, "base image", "tag", tag)
@@ -157,12 +161,19 @@ func (b *builder) baseImage(ctx context.Context, bins map[string]string, nodefs,
 		return "", done(err)
 	}
 	defer os.Remove(archive) // the engine has it now; the rootfs tar stays cached
-	if err := run(ctx, "", nil, "docker", "load", "-i", archive); err != nil {
+	if err := b.run(ctx, "", nil, "docker", "load", "-i", archive); err != nil {
 		return "", done(fmt.Errorf("factory: docker load base image: %w", err))
 	}
 	return tag, done(nil)
 }
 
-func imageExists(ctx context.Context, ref string) bool {
-	return run(ctx, "", nil, "docker", "image", "inspect", "--format", "{{.Id}}", ref) == nil
+// imageExists asks the engine for ref. `docker images -q` lists nothing for an
+// absent image and fails only when the engine does, so the expected "no" of a
+// cold build leaves no failed command's log behind and a broken engine is an error.
+func (b *builder) imageExists(ctx context.Context, ref string) (bool, error) {
+	ids, err := b.output(ctx, "", nil, "docker", "images", "-q", ref)
+	if err != nil {
+		return false, fmt.Errorf("factory: look for image %s: %w", ref, err)
+	}
+	return strings.TrimSpace(ids) != "", nil
 }

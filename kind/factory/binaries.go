@@ -34,7 +34,7 @@ func (b *builder) binaries(ctx context.Context) (map[string]string, error) {
 	for _, n := range ownBinaries {
 		dst := filepath.Join(ownDir, n)
 		// go's build cache makes this a re-link at most; the image keys hash the output.
-		if err := run(ctx, b.SourceDir, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", dst, "./cmd/"+n); err != nil {
+		if err := b.run(ctx, b.SourceDir, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", dst, "./cmd/"+n); err != nil {
 			return nil, done(fmt.Errorf("factory: build %s (is SourceDir %s the zerodrop tree?): %w", n, b.SourceDir, err))
 		}
 		out[n] = dst
@@ -70,7 +70,7 @@ func (b *builder) buildComponent(ctx context.Context, c component) (string, erro
 	// -mod=mod lets go add a go.sum line the pinned file lacks (checked against
 	// the checksum database) instead of failing.
 	env := []string{"CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off"}
-	if err := run(ctx, src, env, "go", args...); err != nil {
+	if err := b.run(ctx, src, env, "go", args...); err != nil {
 		return "", done(fmt.Errorf("factory: build %s %s: %w", c.Module, c.Version, err))
 	}
 	for from, to := range c.Rename {

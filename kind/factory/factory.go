@@ -70,7 +70,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("factory: cache dir: %w", err)
 	}
 	b := &builder{Options: o, log: o.Log}
-	gv, err := output(ctx, b.SourceDir, nil, "go", "env", "GOVERSION")
+	gv, err := b.output(ctx, b.SourceDir, nil, "go", "env", "GOVERSION")
 	if err != nil {
 		return nil, fmt.Errorf("factory: go toolchain: %w", err)
 	}
@@ -112,7 +112,7 @@ func (b *builder) build(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	kindDir, kindVersion, err := kindModule(ctx, b.SourceDir)
+	kindDir, kindVersion, err := b.kindModule(ctx)
 	if err != nil {
 		return nil, err
 	}

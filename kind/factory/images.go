@@ -115,11 +115,11 @@ func kindSandboxImage(kindDir string) (string, error) {
 // archive and the tags the node must hold.
 func (b *builder) componentImages(ctx context.Context, bins map[string]string, fs map[string]string) (map[string]string, []string, error) {
 	done := phase.Start(b.log, "component images")
-	required, err := output(ctx, "", nil, bins["kubeadm"], "config", "images", "list", "--kubernetes-version", b.Versions.Kubernetes)
+	required, err := b.output(ctx, "", nil, bins["kubeadm"], "config", "images", "list", "--kubernetes-version", b.Versions.Kubernetes)
 	if err != nil {
 		return nil, nil, done(fmt.Errorf("factory: ask kubeadm for its images: %w", err))
 	}
-	kindDir, _, err := kindModule(ctx, b.SourceDir)
+	kindDir, _, err := b.kindModule(ctx)
 	if err != nil {
 		return nil, nil, done(err)
 	}
@@ -174,19 +174,19 @@ func (b *builder) componentImages(ctx context.Context, bins map[string]string, f
 const PodnetRepo = "zerodrop.local/podnet"
 
 // kindModule finds the kind module's directory and version in the module cache.
-func kindModule(ctx context.Context, sourceDir string) (string, string, error) {
-	out, err := output(ctx, sourceDir, nil, "go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", "sigs.k8s.io/kind")
+func (b *builder) kindModule(ctx context.Context) (string, string, error) {
+	out, err := b.output(ctx, b.SourceDir, nil, "go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", "sigs.k8s.io/kind")
 	if err == nil {
 		if f := strings.Fields(out); len(f) == 2 {
 			return f[0], f[1], nil
 		}
 	}
-	if _, derr := output(ctx, sourceDir, nil, "go", "mod", "download", "sigs.k8s.io/kind"); derr != nil {
-		return "", "", fmt.Errorf("factory: find the kind module from %s: %v; %w", sourceDir, err, derr)
+	if derr := b.run(ctx, b.SourceDir, nil, "go", "mod", "download", "sigs.k8s.io/kind"); derr != nil {
+		return "", "", fmt.Errorf("factory: find the kind module from %s: %v; %w", b.SourceDir, err, derr)
 	}
-	out, err = output(ctx, sourceDir, nil, "go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", "sigs.k8s.io/kind")
+	out, err = b.output(ctx, b.SourceDir, nil, "go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", "sigs.k8s.io/kind")
 	if f := strings.Fields(out); err == nil && len(f) == 2 {
 		return f[0], f[1], nil
 	}
-	return "", "", fmt.Errorf("factory: find the kind module from %s: %v", sourceDir, err)
+	return "", "", fmt.Errorf("factory: find the kind module from %s: %v", b.SourceDir, err)
 }

@@ -37,32 +37,36 @@ func (b *builder) nodeImage(ctx context.Context, base string, bins map[string]st
 	// archive names carry their content keys; their directory is where the cache happens to be
 	k := key("node-v1", base, digests, baseNames(archives), required, manifest, b.Versions.Kubernetes)
 	tag := NodeRepo + ":" + b.Versions.Kubernetes + "-" + k
-	if imageExists(ctx, tag) {
+	ok, err := b.imageExists(ctx, tag)
+	if err != nil {
+		return "", err
+	}
+	if ok {
 		return tag, nil
 	}
 	done := phase.Start(b.log, "node image", "tag", tag, "images", len(required))
 	id := fmt.Sprintf("zerodrop-node-build-%d", time.Now().UnixNano())
-	if err := run(ctx, "", nil, "docker", "run", "-d", "--entrypoint=sleep", "--name="+id,
+	if err := b.run(ctx, "", nil, "docker", "run", "-d", "--entrypoint=sleep", "--name="+id,
 		"--security-opt", "seccomp=unconfined", base, "infinity"); err != nil {
 		return "", done(fmt.Errorf("factory: start build container: %w", err))
 	}
-	defer func() { _ = run(context.Background(), "", nil, "docker", "rm", "-f", "-v", id) }()
+	defer func() { _ = b.run(context.Background(), "", nil, "docker", "rm", "-f", "-v", id) }()
 	exec := func(args ...string) error {
-		return run(ctx, "", nil, "docker", append([]string{"exec", id}, args...)...)
+		return b.run(ctx, "", nil, "docker", append([]string{"exec", id}, args...)...)
 	}
 	write := func(path, content string) error {
-		_, err := runIO(ctx, "", nil, strings.NewReader(content), "docker", "exec", "-i", id, "sh", "-c", "mkdir -p \"$(dirname \"$1\")\" && cat > \"$1\"", "sh", path)
-		return err
+		return b.runCmd(ctx, command{Name: "docker", Stdin: strings.NewReader(content),
+			Args: []string{"exec", "-i", id, "sh", "-c", "mkdir -p \"$(dirname \"$1\")\" && cat > \"$1\"", "sh", path}})
 	}
 	for _, n := range []string{"kubeadm", "kubelet", "kubectl"} {
-		if err := run(ctx, "", nil, "docker", "cp", bins[n], id+":/usr/bin/"+n); err != nil {
+		if err := b.run(ctx, "", nil, "docker", "cp", bins[n], id+":/usr/bin/"+n); err != nil {
 			return "", done(fmt.Errorf("factory: copy %s: %w", n, err))
 		}
 		if err := exec("chown", "root:root", "/usr/bin/"+n); err != nil {
-			return "", done(err)
+			return "", done(fmt.Errorf("factory: install %s: %w", n, err))
 		}
 		if err := exec("chmod", "0755", "/usr/bin/"+n); err != nil {
-			return "", done(err)
+			return "", done(fmt.Errorf("factory: install %s: %w", n, err))
 		}
 	}
 	if err := write("/kind/version", b.Versions.Kubernetes); err != nil {
@@ -82,14 +86,14 @@ func (b *builder) nodeImage(ctx context.Context, base string, bins map[string]st
 		if err != nil {
 			return "", done(fmt.Errorf("factory: %w", err))
 		}
-		_, err = runIO(ctx, "", nil, f, "docker", "exec", "-i", id, "ctr", "--namespace=k8s.io", "images", "import",
-			"--label=io.cri-containerd.pinned=pinned", "--all-platforms", "--no-unpack", "--digests", "-")
+		err = b.runCmd(ctx, command{Name: "docker", Stdin: f, Args: []string{"exec", "-i", id, "ctr", "--namespace=k8s.io", "images", "import",
+			"--label=io.cri-containerd.pinned=pinned", "--all-platforms", "--no-unpack", "--digests", "-"}})
 		f.Close()
 		if err != nil {
 			return "", done(fmt.Errorf("factory: import %s: %w", filepath.Base(a), err))
 		}
 	}
-	have, err := output(ctx, "", nil, "docker", "exec", id, "ctr", "--namespace=k8s.io", "images", "list", "-q")
+	have, err := b.output(ctx, "", nil, "docker", "exec", id, "ctr", "--namespace=k8s.io", "images", "list", "-q")
 	if err != nil {
 		return "", done(fmt.Errorf("factory: list imported images: %w", err))
 	}
@@ -101,7 +105,7 @@ func (b *builder) nodeImage(ctx context.Context, base string, bins map[string]st
 	if err := exec("bash", "-c", `pkill -x containerd; for i in $(seq 1 80); do ps -C containerd -o stat= | grep -qv '^Z' || exit 0; sleep 0.25; done; exit 1`); err != nil {
 		return "", done(fmt.Errorf("factory: stop containerd in build container: %w", err))
 	}
-	if err := run(ctx, "", nil, "docker", "commit",
+	if err := b.run(ctx, "", nil, "docker", "commit",
 		"--change", `ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]`,
 		"--change", `CMD []`,
 		id, tag); err != nil {

@@ -53,7 +53,7 @@ func (b *builder) rootfsSpecs(kindPackages []string) []rootfs {
 
 // rootfsAll builds the root filesystems side by side; name -> tar path.
 func (b *builder) rootfsAll(ctx context.Context) (map[string]string, error) {
-	kindDir, _, err := kindModule(ctx, b.SourceDir)
+	kindDir, _, err := b.kindModule(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,11 @@ func (b *builder) rootfsAll(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	specs := b.rootfsSpecs(pkgs)
+	return b.rootfsEach(ctx, b.rootfsSpecs(pkgs))
+}
+
+// rootfsEach builds the given root filesystems side by side; name -> tar path.
+func (b *builder) rootfsEach(ctx context.Context, specs []rootfs) (map[string]string, error) {
 	type res struct {
 		name, path string
 		err        error
@@ -100,13 +104,23 @@ func (b *builder) rootfs(ctx context.Context, s rootfs) (string, error) {
 	}
 	work := dst + ".d"
 	os.RemoveAll(work)
-	debs := filepath.Join(b.CacheDir, "debs", b.Versions.Suite)
+	// A package cache per rootfs, since they are built side by side:
+	// debootstrap does not lock its --cache-dir. Two runs that fetch the same
+	// .deb at once write it in place and each deletes the other's copy while
+	// its checksum is not yet right, and one fails with `cp: cannot stat
+	// .../debs/<pkg>.deb`. On 2 cores, one cache each side by side beat one
+	// shared cache one after another (docs/benchmarks.md); the base system is
+	// downloaded twice, 36 MB.
+	debs := filepath.Join(b.CacheDir, "debs", b.Versions.Suite, s.Name)
 	if err := os.MkdirAll(debs, 0o755); err != nil {
 		return "", done(fmt.Errorf("factory: %w", err))
 	}
 	args := []string{"--variant=minbase", "--arch=" + b.Versions.Arch, "--cache-dir=" + debs,
 		"--include=" + strings.Join(pkgs, ","), b.Versions.Suite, work, b.mirror()}
-	if err := run(ctx, "", nil, "debootstrap", args...); err != nil {
+	// debootstrap writes its errors to the target's debootstrap.log, not to stderr
+	err := b.runCmd(ctx, command{Name: "debootstrap", Args: args,
+		SideLogs: []string{filepath.Join(work, "debootstrap", "debootstrap.log")}})
+	if err != nil {
 		os.RemoveAll(work)
 		return "", done(fmt.Errorf("factory: debootstrap %s: %w", s.Name, err))
 	}
@@ -125,7 +139,7 @@ func (b *builder) rootfs(ctx context.Context, s rootfs) (string, error) {
 	}
 	// GNU tar: sorted, numeric root-relative ownership, fixed mtimes -> stable digests.
 	tmp := dst + ".tmp"
-	if err := run(ctx, "", nil, "tar", "--sort=name", "--numeric-owner", "--mtime=@"+fmt.Sprint(sourceDateEpoch().Unix()),
+	if err := b.run(ctx, "", nil, "tar", "--sort=name", "--numeric-owner", "--mtime=@"+fmt.Sprint(sourceDateEpoch().Unix()),
 		"--xattrs", "--xattrs-include=security.capability", "-C", work, "-cf", tmp, "."); err != nil {
 		return "", done(fmt.Errorf("factory: tar %s rootfs: %w", s.Name, err))
 	}
