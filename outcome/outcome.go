@@ -36,6 +36,9 @@ type Outcome struct {
 	Server   ServerCounts    `json:"server"`
 	Tail     map[string]Tail `json:"propagationTail,omitempty"` // per path
 	Verdict  Verdict         `json:"verdict"`
+	// Cells are the verdicts per client (new connections, keep-alive), each
+	// against its own expectation; Verdict folds them.
+	Cells []Cell `json:"cells,omitempty"`
 	// Disruption is what was done, when, and what it verified it did.
 	Disruption *Span `json:"disruption,omitempty"`
 	// Reconciliation is each path's count: scheduled, results, ok, failed, on disk.

@@ -22,6 +22,8 @@ type Profile struct {
 	SlowEvery   int           `json:"slowEvery,omitempty"`
 	SlowLatency time.Duration `json:"slowLatency,omitempty"`
 	Expect      Expectation   `json:"expect"`
+	// ExpectKeepAlive is the expectation for keep-alive clients ("": Expect).
+	ExpectKeepAlive Expectation `json:"expectKeepAlive,omitempty"`
 }
 
 // Readiness is the readiness probe on the app.

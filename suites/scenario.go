@@ -34,17 +34,27 @@ type Scenario struct {
 	// Prepare runs after the workload is ready and before the load starts
 	// (for example a first rolling update, so that an undo has a revision to return to).
 	Prepare chaos.Disruption
-	// Expect overrides the profile's expectation: an ungraceful control
-	// (SIGKILL) must drop requests whatever the profile.
+	// Expect overrides the profile's expectation, for every client, and Why
+	// says why: an ungraceful control (SIGKILL) must drop requests whatever
+	// the profile.
 	Expect outcome.Expectation
+	Why    string
 }
 
-// Expectation is what the scenario must produce: Expect, else the profile's.
+// Expectation is what the scenario must produce for new connections:
+// Expect, else the profile's.
 func (s Scenario) Expectation() outcome.Expectation {
+	return s.Expectations()[outcome.NewConnections].Expect
+}
+
+// Expectations are what the scenario must produce for each client: the
+// profile's, or Expect (with why) for both when the scenario overrides them.
+func (s Scenario) Expectations() outcome.Expectations {
 	if s.Expect != "" {
-		return s.Expect
+		x := outcome.Expected{Expect: s.Expect, Why: s.Why}
+		return outcome.Expectations{outcome.NewConnections: x, outcome.KeepAlive: x}
 	}
-	return s.Profile.Expect
+	return s.Profile.Expectations()
 }
 
 // ID names the scenario: profile/disruption/workload[@variant].

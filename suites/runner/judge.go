@@ -68,7 +68,7 @@ func (judgePhase) Execute(ctx context.Context, st *State) error {
 	out.MeasuredFrom, out.WarmupFailures, out.Window = st.warmAt.UTC(), ev.Window.Warmup, &ev.Window
 	out.Reconciliation, out.Attribution, out.Saturation, out.InSpan = ev.Reconciliation, ev.Attribution, ev.Saturation, ev.InSpan
 	out.Tail = observe.PropagationTails(records, out.Timeline)
-	out.Verdict = outcome.Judge(ev, st.sc.Expectation())
+	out.Cells, out.Verdict = outcome.JudgeCells(ev, st.sc.Expectations())
 	return nil
 }
 

@@ -1,0 +1,36 @@
+package procstat
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseStat(t *testing.T) {
+	line := "1234 (zerodrop-fixtu re) S 1 1234 1234 0 -1 4194560 500 0 0 0 250 130 0 0 20 0 9 0 100 0 0"
+	comm, cpu, ok := parseStat(line)
+	if !ok || comm != "zerodrop-fixtu re" || cpu != 3800*time.Millisecond {
+		t.Fatalf("%q %s %v", comm, cpu, ok)
+	}
+}
+
+func TestBusy(t *testing.T) {
+	stat := "cpu  100 5 50 9000 40 0 25 0 0 0\ncpu0 50 2 25 4500 20 0 12 0 0 0\n"
+	if got := busy(stat); got != 1800*time.Millisecond {
+		t.Fatalf("busy %s", got)
+	}
+}
+
+func TestTakeSeesThisProcess(t *testing.T) {
+	g := []Group{Comm("test", "procstat.test")}
+	a, err := Take(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now().Add(300 * time.Millisecond)
+	for time.Now().Before(end) {
+	}
+	b, _ := Take(g)
+	if d := b.Since(a).Groups["test"]; d < 100*time.Millisecond {
+		t.Fatalf("spinning 300 ms cost %s of CPU", d)
+	}
+}

@@ -1,0 +1,31 @@
+package outcome
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestJudgeCellsJudgesEachClientAlone: a keep-alive client that loses
+// requests where new connections lose none gives two verdicts, each
+// against its own expectation.
+func TestJudgeCellsJudgesEachClientAlone(t *testing.T) {
+	e := ev(1000, 0)
+	e.Paths = []string{"nodeport", "nodeport+ka"}
+	e.Window.Paths["nodeport+ka"] = &WindowPath{Sent: 1000, Failed: map[Class]int{RetriedNoAnswer: 3}}
+	e.Load.Paths["nodeport+ka"] = &PathStats{Path: "nodeport+ka", Scheduled: 1000, Sent: 1000, OK: 997, FailedAll: 3, Last: e.Load.Paths["nodeport"].Last}
+	e.Reconciliation = Reconcile(e.Load, map[string]int{"nodeport": 1000, "nodeport+ka": 1000})
+	e.RacesInSpan = map[string]int{"nodeport+ka": 3}
+	exp := Expectations{NewConnections: {ExpectPass, "endpoint removal outruns nothing"}, KeepAlive: {ExpectFail, "pooled connections meet the exit"}}
+	cells, v := JudgeCells(e, exp)
+	if len(cells) != 2 || cells[0].Verdict.Result != Pass || cells[1].Verdict.Result != Fail || !v.AsExpected {
+		t.Fatalf("cells %+v, folded %+v", cells, v)
+	}
+	if v.Result != Fail || !strings.Contains(v.Reason, "keep-alive: fail: nodeport+ka: 3 of 1000 failed (retried-no-answer 3)") || v.Expected != "pass/fail" {
+		t.Fatalf("folded %+v", v)
+	}
+	// the same evidence against a pass for both clients is not as expected
+	exp[KeepAlive] = Expected{ExpectPass, ""}
+	if _, v := JudgeCells(e, exp); v.AsExpected {
+		t.Fatalf("folded %+v", v)
+	}
+}
