@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/zerodrop/zerodrop/chaos"
 	"github.com/zerodrop/zerodrop/fixtures"
 	"github.com/zerodrop/zerodrop/load"
@@ -39,6 +41,10 @@ type Scenario struct {
 	// the profile.
 	Expect outcome.Expectation
 	Why    string
+	// App, when set, is the user's own workload instead of the fixture
+	// (Workload and Profile then describe it as recorded: its controller kind
+	// and the graceful-shutdown settings read from its pod template).
+	App *App
 }
 
 // Expectation is what the scenario must produce for new connections:
@@ -144,4 +150,29 @@ func WithKeepAliveToo(paths ...Path) []Path {
 		out = append(out, p.Base(), p.WithKeepAlive())
 	}
 	return out
+}
+
+// App is a user's own workload, deployed instead of the fixture: its
+// manifests are created in the scenario's namespace, and the disruptions act
+// on its controller. It sends no pod header and counts nothing itself, so
+// what the runner cannot verify without the fixture's help is said in the
+// verdict.
+type App struct {
+	// Name is the app's name in reports (the scenario file's metadata.name).
+	Name string
+	// Objects are the manifests in apply order, without a namespace: the
+	// runner creates them in the scenario's own namespace.
+	Objects []*unstructured.Unstructured
+	// Target is the controller to disrupt and its pods (Namespace is filled
+	// by the runner); Target.Service and Target.Port are what the clusterip
+	// path loads.
+	Target workload.Ref
+	// HTTPPath is what each request asks for (default "/"); ExpectStatus,
+	// when set, is the only status that counts as a success (default any
+	// 2xx or 3xx).
+	HTTPPath     string
+	ExpectStatus int
+	// Images are image archives (tag → docker archive path) to load into a
+	// kind cluster's nodes before the scenario (air-gapped clusters pull nothing).
+	Images map[string]string
 }
