@@ -3,6 +3,8 @@ package suites
 import (
 	"strings"
 	"testing"
+
+	"github.com/zerodrop/zerodrop/workload"
 )
 
 func TestSelect(t *testing.T) {
@@ -45,4 +47,36 @@ func mustSelect(t *testing.T, all []Entry, filter string) []Entry {
 		t.Fatal(err)
 	}
 	return got
+}
+
+func TestEveryDisruptionBuildsAndFits(t *testing.T) {
+	for _, k := range DisruptionKinds {
+		d, err := k.Build(3)
+		if err != nil || d.Do == nil {
+			t.Errorf("%s: %v", k, err)
+		}
+		fits := 0
+		for _, w := range workload.Kinds {
+			if k.Fits(w) == nil {
+				fits++
+			}
+		}
+		if fits == 0 {
+			t.Errorf("%s fits no workload kind", k)
+		}
+	}
+	if _, err := DisruptionKind("explode").Build(3); err == nil || !strings.Contains(err.Error(), "use one of delete, evict") {
+		t.Fatalf("err %v", err)
+	}
+	if err := RolloutUndo.Fits(workload.StatefulSet); err == nil {
+		t.Fatal("a StatefulSet has no rollout undo here")
+	}
+}
+
+func TestEverySetsProfileIsValid(t *testing.T) {
+	for _, e := range GatingSuite() {
+		if err := e.Scenario.Profile.Validate(); err != nil {
+			t.Errorf("%s: %v", e.Scenario.ID(), err)
+		}
+	}
 }
