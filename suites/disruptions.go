@@ -55,6 +55,19 @@ func ParseDisruption(s string) (DisruptionKind, error) {
 // every pod there, other scenarios' too): such a scenario runs alone.
 func (k DisruptionKind) NodeLevel() bool { return k == Drain || k == StopNode }
 
+// Ungraceful says why every workload drops requests under the disruption
+// ("" when a graceful shutdown can avoid it): such a disruption is a
+// negative control, expected to fail whatever the profile.
+func (k DisruptionKind) Ungraceful() string {
+	switch k {
+	case KillContainer:
+		return "SIGKILL skips every graceful step: requests in flight are cut and new ones refused until the container is back"
+	case StopNode:
+		return "nobody tells anyone a frozen node's pods are gone: proxies send them traffic until the node controller marks them not ready (about 50 s)"
+	}
+	return ""
+}
+
 // Fits says why a workload kind cannot take the disruption (nil if it can).
 func (k DisruptionKind) Fits(w workload.Kind) error {
 	only := func(kinds ...workload.Kind) error {

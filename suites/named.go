@@ -70,13 +70,13 @@ func GatingSuite() []Entry {
 	undo := scenario(fixtures.PreStopAndDrain, chaos.RolloutUndo{}, "v1", base...)
 	undo.Prepare = chaos.RollingUpdate{Version: "v2"}
 	kill := scenario(fixtures.PreStopAndDrain, chaos.KillContainer{}, "", base...)
-	kill.Expect, kill.Why = outcome.ExpectFail, "SIGKILL skips every graceful step: requests in flight are cut and new ones refused until the container is back"
+	kill.Expect, kill.Why = outcome.ExpectFail, KillContainer.Ungraceful()
 	canary := scenario(fixtures.PreStopAndDrain, chaos.PausedRollout{Version: "v2", PauseAfter: 1, Hold: 10 * time.Second}, "v2", base...)
 	staged := scenario(fixtures.PreStopAndDrain, chaos.PartitionedRollout{Version: "v2", Partitions: []int32{2, 1, 0}}, "v2", base...)
 	staged.Workload = workload.StatefulSet
 	// a lost node: nothing graceful happens until the node controller gives up on it
 	lost := scenario(fixtures.PreStopAndDrain, chaos.StopNode{}, "", base...)
-	lost.Expect, lost.Why = outcome.ExpectFail, "nobody tells anyone a frozen node's pods are gone: proxies send them traffic until the node controller marks them not ready (about 50 s)"
+	lost.Expect, lost.Why = outcome.ExpectFail, StopNode.Ungraceful()
 	out = append(out, Entry{undo, []Label{Disruptions}}, Entry{kill, []Label{Disruptions, Control}},
 		Entry{canary, []Label{Disruptions}}, Entry{staged, []Label{Disruptions}}, Entry{lost, []Label{Disruptions, Control}})
 
