@@ -1,0 +1,3 @@
+module example.com/plain-app
+
+go 1.22

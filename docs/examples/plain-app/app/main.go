@@ -1,0 +1,23 @@
+// Command plain-app is an ordinary HTTP server, as many are written: it
+// answers on :8080 and does nothing on SIGTERM, so Go's default handling
+// ends it at once. It knows nothing of zerodrop and sends no header of its own.
+package main
+
+import (
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+)
+
+func main() {
+	host, _ := os.Hostname()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "hello from %s\n", host)
+	})
+	log.Fatal(http.ListenAndServe(":8080", mux))
+}

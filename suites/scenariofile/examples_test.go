@@ -1,0 +1,88 @@
+package scenariofile
+
+import (
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/outcome"
+)
+
+const examples = "../../docs/examples"
+
+// TestEveryExampleIsValid: every scenario file under docs/examples loads
+// and makes scenarios, as zerodrop validate would say.
+func TestEveryExampleIsValid(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir(examples, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Name() == "zerodrop.yaml" {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 2 {
+		t.Fatalf("found %v: want the examples with and without a preStop hook", files)
+	}
+	for _, p := range files {
+		f, err := Load(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if ss, err := f.Scenarios(); err != nil || len(ss) == 0 {
+			t.Errorf("%s: %d scenarios, %v", p, len(ss), err)
+		}
+	}
+}
+
+// TestTheExamplesExpectWhatTheirProfilesDo: no preStop hook must fail; a
+// preStop sleep must pass for new connections and fail for keep-alive ones.
+func TestTheExamplesExpectWhatTheirProfilesDo(t *testing.T) {
+	cases := map[string]struct {
+		preStop    fixtures.PreStopKind
+		seconds    int
+		expect, ka outcome.Expectation
+	}{
+		"plain-app":         {fixtures.PreStopNone, 0, outcome.ExpectFail, outcome.ExpectFail},
+		"plain-app-prestop": {fixtures.PreStopSleepA, 5, outcome.ExpectPass, outcome.ExpectFail},
+	}
+	for name, want := range cases {
+		f, err := Load(filepath.Join(examples, name, "zerodrop.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss, err := f.Scenarios()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range ss {
+			x := s.Expectations()
+			if p := s.Profile; p.PreStop != want.preStop || p.PreStopSeconds != want.seconds ||
+				x[outcome.NewConnections].Expect != want.expect || x[outcome.KeepAlive].Expect != want.ka {
+				t.Errorf("%s: preStop %s %d, expect %s, keep-alive %s; want %+v", s.ID(), p.PreStop, p.PreStopSeconds,
+					x[outcome.NewConnections].Expect, x[outcome.KeepAlive].Expect, want)
+			}
+		}
+	}
+}
+
+// TestTheExampleAppBuilds: the app the examples run is a module of its own
+// (so it stays out of zerodrop's), built here so that it does not rot.
+func TestTheExampleAppBuilds(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	cmd := exec.Command(gobin, "build", "-o", filepath.Join(t.TempDir(), "plain-app"), ".")
+	cmd.Dir = filepath.Join(examples, "plain-app", "app")
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
