@@ -135,6 +135,10 @@ func Up(ctx context.Context, spec Spec, o UpOptions) (*Cluster, error) {
 	return c, nil
 }
 
+// ErrNoCluster is Attach's error when no kind cluster has the spec's name;
+// how to create one is the caller's to say (its commands, its flags).
+var ErrNoCluster = errors.New("kind: no such cluster")
+
 // Attach returns the running cluster of the spec without creating anything.
 func Attach(spec Spec, log *slog.Logger) (*Cluster, error) {
 	spec = spec.Defaults()
@@ -147,7 +151,7 @@ func Attach(spec Spec, log *slog.Logger) (*Cluster, error) {
 		return nil, fmt.Errorf("kind: list clusters: %w", err)
 	}
 	if !contains(existing, spec.Name) {
-		return nil, fmt.Errorf("kind: no cluster %q (create it with `zerodrop up` or `make cluster`)", spec.Name)
+		return nil, fmt.Errorf("%w: %q", ErrNoCluster, spec.Name)
 	}
 	c := &Cluster{Spec: spec, Provider: p, log: log, Reused: true}
 	if c.Spec.NodeImage == "" {

@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -82,6 +83,9 @@ func run(ctx context.Context, window time.Duration, perPath []string, cpuRate in
 	}
 	name := inputs.ClusterName()
 	c, err := kind.Attach(kind.Spec{Name: name, KubeconfigPath: in.Kubeconfig(name)}, log)
+	if errors.Is(err, kind.ErrNoCluster) {
+		return fmt.Errorf("%w: create it with `make cluster CLUSTER=%s`", err, name)
+	}
 	if err != nil {
 		return err
 	}
