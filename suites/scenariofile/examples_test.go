@@ -5,7 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/zerodrop/zerodrop/fixtures"
 	"github.com/zerodrop/zerodrop/outcome"
@@ -84,5 +87,42 @@ func TestTheExampleAppBuilds(t *testing.T) {
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// TestTheCIExampleRunsTheFile: the GitHub Actions example is a workflow
+// that checks the file, runs it and keeps what it wrote.
+func TestTheCIExampleRunsTheFile(t *testing.T) {
+	data, err := os.ReadFile("../../docs/ci/github-actions.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		// YAML 1.1 reads the key on as true; GitHub reads it as on
+		On   map[string]any `json:"true"`
+		Jobs map[string]struct {
+			Steps []struct {
+				Uses string `json:"uses"`
+				Run  string `json:"run"`
+			} `json:"steps"`
+		} `json:"jobs"`
+	}
+	if err := yaml.Unmarshal(data, &wf); err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, j := range wf.Jobs {
+		for _, s := range j.Steps {
+			all.WriteString(s.Uses + "\n" + s.Run + "\n")
+		}
+	}
+	for _, want := range []string{"go install \"github.com/zerodrop/zerodrop/cmd/zerodrop@", "zerodrop validate -f zerodrop.yaml",
+		"zerodrop up --mode online", "zerodrop run -f zerodrop.yaml --out out", "out/report.md >> \"$GITHUB_STEP_SUMMARY\"", "actions/upload-artifact@"} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("the workflow does not %q", want)
+		}
+	}
+	if _, ok := wf.On["pull_request"]; !ok {
+		t.Error("the workflow does not run on pull requests")
 	}
 }
