@@ -94,7 +94,11 @@ type Runtime struct {
 	NodeFreeze func(ctx context.Context, node string, frozen bool) error
 	// Entry is each host-side path's base URL.
 	Entry map[suites.Path]string
-	// NodePort is the node port the fixture's NodePort Service takes.
+	// NodeAddress, when set, is the node address host-side load reaches
+	// directly: each scenario's NodePort Service then takes a port the API
+	// server allocates (scenarios can run side by side); otherwise it takes
+	// NodePort, the one the 127.0.0.1 mapping forwards.
+	NodeAddress   string
 	NodePort      int32
 	OutDir        string
 	Environment   outcome.Environment
