@@ -41,6 +41,9 @@ type Scenario struct {
 	// the profile.
 	Expect outcome.Expectation
 	Why    string
+	// PDB, when set, is the fixture's PodDisruptionBudget (default:
+	// maxUnavailable 1).
+	PDB *PDB
 	// App, when set, is the user's own workload instead of the fixture
 	// (Workload and Profile then describe it as recorded: its controller kind
 	// and the graceful-shutdown settings read from its pod template).

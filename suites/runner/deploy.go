@@ -33,6 +33,9 @@ func (deployPhase) Execute(ctx context.Context, st *State) error {
 	var access fixtures.Access
 	if s.App == nil {
 		opts := fixtures.Options{Namespace: st.ns, Image: rt.Images.Fixture, PDBMaxUnavailable: 1, Headless: s.Uses(suites.PathHeadless)}
+		if s.PDB != nil {
+			opts.PDBMaxUnavailable, opts.PDBBlocks = s.PDB.MaxUnavailable, s.PDB.MaxUnavailable == 0
+		}
 		st.ref = fixtures.Workload(s.Workload, st.ns, opts.Name)
 		st.routeHost = opts.RouteHost()
 		var err error
