@@ -143,6 +143,7 @@ func (e Evidence) Only(paths []string) Evidence {
 		}
 	}
 	out.Unreached = unreached
+	out.Server = e.Server.only(keep)
 	return out
 }
 

@@ -240,13 +240,26 @@ func CrossCheck(perPod map[string]map[string]int64, missing []string, r *LoadRes
 		return sc
 	}
 	sc.Complete = true
+	sc.Disagree = map[string]string{}
 	var diffs []string
-	for path, s := range r.Paths {
-		if got := sc.Total[path]; got != int64(s.OK) {
-			diffs = append(diffs, fmt.Sprintf("%s: server counted %d, load saw %d successes", path, got, s.OK))
+	for _, path := range sortedPaths(r.Paths) {
+		s := r.Paths[path]
+		// a request Go's transport retried was answered, on its second try:
+		// the app served it once if its first try never reached it
+		retried := s.Failed[RetriedNoAnswer] + s.Failed[RetriedUnwritten]
+		answered := int64(s.OK + retried)
+		switch got := sc.Total[path]; {
+		case got == answered && retried > 0:
+			sc.Retries = append(sc.Retries, fmt.Sprintf("%s: the app served each of the %d retried requests once: their first tries never reached it", path, retried))
+		case got > answered:
+			sc.Disagree[path] = fmt.Sprintf("server counted %d, load saw %d answers: %d served requests whose answers never arrived", got, answered, got-answered)
+		case got < answered:
+			sc.Disagree[path] = fmt.Sprintf("server counted %d, load saw %d answers", got, answered)
+		}
+		if d, ok := sc.Disagree[path]; ok {
+			diffs = append(diffs, path+": "+d)
 		}
 	}
-	sort.Strings(diffs)
 	sc.Verified = len(diffs) == 0
 	sc.Note = strings.Join(diffs, "; ")
 	return sc
