@@ -48,6 +48,9 @@ Labels: ` + strings.Join(suites.LabelNames(), ", ") + `.`,
 			if out == "" {
 				out = filepath.Join("out", time.Now().UTC().Format("20060102-150405"))
 			}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return badInput(fmt.Errorf("run: --out %s: %w", out, err))
+			}
 			log := g.logger()
 			ctx := cmd.Context()
 			in, err := inputs.Resolve(ctx, kind.Auto, cacheDir, stateDir).WithSource(sourceDir)
