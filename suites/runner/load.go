@@ -32,12 +32,14 @@ func (loadPhase) Execute(ctx context.Context, st *State) error {
 		}
 		switch b := p.Base(); {
 		case b == suites.PathClusterIP:
-			t.URL = fmt.Sprintf("http://%s.%s.svc.cluster.local:%d%s", st.ref.Service, st.ns, st.ref.Port, st.httpPath())
+			// a fully qualified name (the trailing dot): one DNS query per
+			// new connection, not one per search domain (ndots 5)
+			t.URL = fmt.Sprintf("http://%s.%s.svc.cluster.local.:%d%s", st.ref.Service, st.ns, st.ref.Port, st.httpPath())
 		case b == suites.PathHeadless:
 			// Go's resolver keeps no cache: the name is resolved at every
 			// new connection, and the dialer tries the addresses CoreDNS
 			// returns (shuffled by its loadbalance plugin) in order
-			t.URL = fmt.Sprintf("http://%s.%s.svc.cluster.local:%d%s", fixtures.HeadlessService(st.accessName), st.ns, st.podPort, st.httpPath())
+			t.URL = fmt.Sprintf("http://%s.%s.svc.cluster.local.:%d%s", fixtures.HeadlessService(st.accessName), st.ns, st.podPort, st.httpPath())
 		case b == suites.PathNodePort && st.nodePort != "":
 			t.URL = st.nodePort + st.httpPath()
 		default:
