@@ -283,7 +283,7 @@ func recommended(worst map[string]time.Duration) string {
 	for _, d := range worst {
 		w = max(w, d)
 	}
-	return fmt.Sprintf("%ds", int(math.Ceil((w+time.Second).Seconds())))
+	return fmt.Sprintf("%ds", int(math.Ceil((w + time.Second).Seconds())))
 }
 
 // details are the lines under a scenario: per cell, the disruption and what
