@@ -66,6 +66,8 @@ type ScenarioInfo struct {
 	Disruption string   `json:"disruption"`
 	Paths      []string `json:"paths"`
 	Namespace  string   `json:"namespace"`
+	// Trial numbers a repeat of the same scenario (0: not repeated).
+	Trial int `json:"trial,omitempty"`
 }
 
 // Environment is where it ran.
@@ -202,6 +204,9 @@ func LoadDirs(dirs ...string) ([]*Outcome, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w under %s", ErrNoOutcomes, strings.Join(dirs, ", "))
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Scenario.ID < out[j].Scenario.ID })
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Scenario, out[j].Scenario
+		return a.ID < b.ID || a.ID == b.ID && a.Trial < b.Trial
+	})
 	return out, nil
 }

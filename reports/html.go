@@ -117,7 +117,15 @@ func gridHTML(g grid) template.HTML {
 		for _, col := range g.Cols {
 			cells := g.Cells[[2]string{row, col}]
 			class, parts := "", []string{}
+			if len(cells) > 1 && cells[0].O.Scenario.Trial > 0 {
+				m, t := trialsText(cells)
+				class = map[string]string{"✅": "ok", "❌": "bad", "⚠️": "warn", "🔀": "bad"}[m]
+				parts = append(parts, template.HTMLEscapeString(t))
+			}
 			for _, c := range cells {
+				if len(parts) > 0 && cells[0].O.Scenario.Trial > 0 {
+					break
+				}
 				if class == "" || c.Class() != "ok" {
 					class = c.Class()
 				}

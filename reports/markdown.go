@@ -29,8 +29,14 @@ func MarkdownWithChanges(outs []*outcome.Outcome, changes []Change) string {
 			line := []string{g.Label[row]}
 			for _, col := range g.Cols {
 				var parts []string
-				for _, c := range g.Cells[[2]string{row, col}] {
-					parts = append(parts, c.Mark()+" "+c.Text())
+				refs := g.Cells[[2]string{row, col}]
+				if len(refs) > 1 && refs[0].O.Scenario.Trial > 0 {
+					m, t := trialsText(refs)
+					parts = append(parts, m+" "+t)
+				} else {
+					for _, c := range refs {
+						parts = append(parts, c.Mark()+" "+c.Text())
+					}
 				}
 				if len(parts) == 0 {
 					parts = append(parts, "–")
@@ -41,7 +47,7 @@ func MarkdownWithChanges(outs []*outcome.Outcome, changes []Change) string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("✅ as expected (zero failures, or a negative control that failed as it must) · ❌ not as expected · ⚠️ no evidence (invalid run or error); each cell: result, failed/judged requests over its paths (classes)\n\n")
+	b.WriteString("✅ as expected (zero failures, or a negative control that failed as it must) · ❌ not as expected · ⚠️ no evidence (invalid run or error) · 🔀 flaky (trials disagree: fails the gate); each cell: result, failed/judged requests over its paths (classes)\n\n")
 	if len(v.Profiles) > 0 {
 		b.WriteString("## Per profile\n\n")
 		for _, p := range v.Profiles {

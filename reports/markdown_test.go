@@ -72,3 +72,32 @@ func TestReadRejectsOtherSchemas(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestTrialsThatDisagreeAreFlaky: the same cell over repeated trials with
+// different verdicts is marked flaky and fails the report.
+func TestTrialsThatDisagreeAreFlaky(t *testing.T) {
+	a, err := outcome.LoadDirs("testdata/run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := outcome.LoadDirs("testdata/run1")
+	var outs []*outcome.Outcome
+	for i := range a {
+		a[i].Scenario.Trial, b[i].Scenario.Trial = 1, 2
+		outs = append(outs, a[i], b[i])
+	}
+	got := Markdown(outs)
+	if strings.Contains(got, "🔀 flaky:") || !strings.Contains(got, "pass 2 of 2 trials; failures 0,0") {
+		t.Fatalf("agreeing trials:\n%s", got)
+	}
+	for _, o := range b {
+		if o.Scenario.Profile.Name == "prestop-and-drain" && o.Scenario.Disruption == "drain-node" {
+			o.Verdict.Result, o.Verdict.AsExpected = outcome.Fail, false
+			o.Window.Paths["nodeport"].Failed = map[outcome.Class]int{outcome.Refused: 7}
+		}
+	}
+	got = Markdown(outs)
+	if !strings.Contains(got, "# zerodrop report: FAIL") || !strings.Contains(got, "🔀 flaky: pass 1, fail 1 of 2 trials; failures 0,7") || !strings.Contains(got, "1 flaky") {
+		t.Fatalf("disagreeing trials:\n%s", got)
+	}
+}

@@ -82,6 +82,48 @@ func (c cellRef) Text() string {
 	return txt
 }
 
+// isFlaky reports whether the trials of one cell disagree.
+func isFlaky(refs []cellRef) bool {
+	for _, r := range refs[1:] {
+		if r.Cell.Verdict.Result != refs[0].Cell.Verdict.Result || r.Cell.Verdict.AsExpected != refs[0].Cell.Verdict.AsExpected {
+			return true
+		}
+	}
+	return false
+}
+
+// trialsText sums up the trials of one cell: their verdicts and the
+// distribution of failures.
+func trialsText(refs []cellRef) (mark, text string) {
+	results := map[outcome.Result]int{}
+	var fails []string
+	for _, r := range refs {
+		results[r.Cell.Verdict.Result]++
+		n := 0
+		for _, p := range r.Cell.Paths {
+			if w := r.O.Window; w != nil && w.Paths[p] != nil {
+				for _, k := range w.Paths[p].Failed {
+					n += k
+				}
+			}
+		}
+		fails = append(fails, fmt.Sprint(n))
+	}
+	var parts []string
+	for _, res := range []outcome.Result{outcome.Pass, outcome.Fail, outcome.Blocked, outcome.Invalid, outcome.Error} {
+		if results[res] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", res, results[res]))
+		}
+	}
+	text = fmt.Sprintf("%s of %d trials; failures %s", strings.Join(parts, ", "), len(refs), strings.Join(fails, ","))
+	switch {
+	case isFlaky(refs):
+		return "🔀", "flaky: " + text
+	default:
+		return refs[0].Mark(), text
+	}
+}
+
 // cellsOf are an outcome's cells; an outcome written before cells existed
 // has one, from its verdict, for the client of its paths.
 func cellsOf(o *outcome.Outcome) []outcome.Cell {
@@ -135,17 +177,26 @@ func newView(outs []*outcome.Outcome) view {
 			}
 		}
 	}
+	flaky := 0
 	for _, c := range []outcome.Client{outcome.NewConnections, outcome.KeepAlive} {
 		if g := grids[c]; g != nil {
 			sort.Strings(g.Cols)
+			for _, refs := range g.Cells {
+				if isFlaky(refs) {
+					flaky++
+				}
+			}
 			v.Grids = append(v.Grids, *g)
 		}
 	}
 	v.Status = "PASS"
-	if asExpected != cells {
+	if asExpected != cells || flaky > 0 {
 		v.Status = "FAIL"
 	}
 	v.Summary = fmt.Sprintf("%d scenarios, %d cells, %d as expected", len(outs), cells, asExpected)
+	if flaky > 0 {
+		v.Summary += fmt.Sprintf(", %d flaky (trials disagree)", flaky)
+	}
 	if len(outs) > 0 {
 		env := outs[0].Environment
 		if env.KubernetesVersion != "" {
