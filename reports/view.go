@@ -472,3 +472,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Flaky lists the cells (scenario [client]) whose repeated trials disagree.
+func Flaky(outs []*outcome.Outcome) []string {
+	var out []string
+	for _, g := range newView(outs).Grids {
+		for _, row := range g.Rows {
+			for _, col := range g.Cols {
+				if refs := g.Cells[[2]string{row, col}]; len(refs) > 1 && isFlaky(refs) {
+					out = append(out, refs[0].O.Scenario.ID+" ["+string(g.Client)+"]")
+				}
+			}
+		}
+	}
+	return out
+}

@@ -189,3 +189,38 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// ExpectationsMarkdown lists the entries' cells with what each client must
+// show and why: docs/matrix.md is this, for the whole matrix.
+func ExpectationsMarkdown(entries []Entry) string {
+	var b strings.Builder
+	b.WriteString("| scenario | paths | new connections | keep-alive |\n|---|---|---|---|\n")
+	seen := map[string]bool{}
+	for _, e := range entries {
+		s := e.Scenario
+		x := s.Expectations()
+		var base []string
+		for _, p := range s.Paths {
+			if !p.KeepAlive() {
+				base = append(base, string(p))
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | **%s** | **%s** |\n", s.ID(), strings.Join(base, ", "), x[outcome.NewConnections].Expect, x[outcome.KeepAlive].Expect)
+		seen[s.Profile.Name] = true
+	}
+	b.WriteString("\nWhy, per profile (new connections; keep-alive):\n\n")
+	for _, name := range fixtures.ProfileNames {
+		if !seen[string(name)] {
+			continue
+		}
+		p, _ := fixtures.Preset(name)
+		x := p.Expectations()
+		fmt.Fprintf(&b, "- **%s** — %s: %s; %s: %s\n", name, x[outcome.NewConnections].Expect, x[outcome.NewConnections].Why, x[outcome.KeepAlive].Expect, x[outcome.KeepAlive].Why)
+	}
+	for _, e := range entries {
+		if e.Scenario.Expect != "" && e.Scenario.Why != "" {
+			fmt.Fprintf(&b, "- **%s** — %s: %s\n", e.Scenario.ID(), e.Scenario.Expect, e.Scenario.Why)
+		}
+	}
+	return b.String()
+}
