@@ -18,7 +18,7 @@ import (
 type DrainNode struct {
 	// Node to drain; empty: the node of the workload's first pod.
 	Node    string
-	Timeout time.Duration // drain timeout (default 2m)
+	Timeout time.Duration // drain timeout (default 2m): how long a PodDisruptionBudget may block it
 	// KeepCordoned leaves the node cordoned afterwards.
 	KeepCordoned bool
 }
@@ -81,6 +81,10 @@ func (d DrainNode) Run(ctx context.Context, env Env) error {
 		}()
 	}
 	if err := drain.RunNodeDrain(h, node); err != nil {
+		if n := out.refusals(); n > 0 && strings.Contains(err.Error(), "global timeout reached") {
+			env.note("drain_blocked", fmt.Sprintf("%s: %d evictions refused (429) in %s", node, n, timeout))
+			return Blocked{Node: node, Refusals: n, For: timeout}
+		}
 		return fmt.Errorf("drain %s: %w (%s)", node, err, strings.TrimSpace(out.String()))
 	}
 	env.note("node_drained", node)
@@ -101,5 +105,24 @@ func (w *logWriter) Write(p []byte) (int, error) {
 }
 
 func (w *logWriter) String() string { return w.b.String() }
+
+// refusals counts the evictions the API refused with 429 (a
+// PodDisruptionBudget said not now), as kubectl's drain reports them.
+func (w *logWriter) refusals() int {
+	return strings.Count(w.b.String(), "disruption budget")
+}
+
+// Blocked is the error of a drain that PodDisruptionBudgets kept from
+// evicting a pod until its timeout: its own outcome, not a harness failure.
+// The node is uncordoned again.
+type Blocked struct {
+	Node     string
+	Refusals int
+	For      time.Duration
+}
+
+func (b Blocked) Error() string {
+	return fmt.Sprintf("drain of %s blocked by a PodDisruptionBudget: %d evictions refused (429) over %s; the node was uncordoned", b.Node, b.Refusals, b.For)
+}
 
 var _ io.Writer = (*logWriter)(nil)

@@ -76,7 +76,7 @@ func Start(ctx context.Context, plan Plan, targets []Target, sink Sink) (*Load, 
 		tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: t.URL, Header: hdr})
 		results := atk.Attack(tr, vegeta.ConstantPacer{Freq: plan.Rate, Per: time.Second}, du, t.Path)
 		l.wg.Add(1)
-		go l.record(t.Path, results, tries)
+		go l.record(t, results, tries)
 	}
 	go func() {
 		select {
@@ -93,12 +93,16 @@ func Start(ctx context.Context, plan Plan, targets []Target, sink Sink) (*Load, 
 	return l, nil
 }
 
-func (l *Load) record(path string, results <-chan *vegeta.Result, tries *attempts) {
+func (l *Load) record(t Target, results <-chan *vegeta.Result, tries *attempts) {
+	path := t.Path
 	defer l.wg.Done()
 	podHeader := l.plan.PodHeader
 	for res := range results {
 		rec := Record{Path: path, Seq: res.Seq, Start: res.Timestamp, Latency: res.Latency, Code: int(res.Code), Error: res.Error}
 		rec.Class = Classify(rec.Code, rec.Error)
+		if rec.Class == outcome.OK && t.ExpectStatus != 0 && rec.Code != t.ExpectStatus {
+			rec.Class = outcome.UnexpectedStatus
+		}
 		if rec.Class == outcome.OK {
 			rec.Error = ""
 		}

@@ -73,7 +73,7 @@ func Fold(cells []Cell) Verdict {
 	if len(cells) == 1 {
 		return cells[0].Verdict
 	}
-	rank := map[Result]int{Pass: 0, Fail: 1, Invalid: 2, Error: 3}
+	rank := map[Result]int{Pass: 0, Blocked: 0, Fail: 1, Invalid: 2, Error: 3}
 	v := Verdict{Result: Pass, AsExpected: true}
 	var reasons, expected []string
 	for _, c := range cells {
@@ -143,6 +143,7 @@ func (e Evidence) Only(paths []string) Evidence {
 		}
 	}
 	out.Unreached = unreached
+	out.Server = e.Server.only(keep)
 	return out
 }
 

@@ -15,6 +15,9 @@ const (
 	Fail    Result = "fail"    // requests failed
 	Invalid Result = "invalid" // no evidence either way (generator saturated, traffic never reached a pod, ...)
 	Error   Result = "error"   // the scenario could not run (disruption failed, cluster error)
+	// Blocked: the disruption was refused (a PodDisruptionBudget that allows
+	// nothing), as it must be when that is the expectation.
+	Blocked Result = "blocked"
 )
 
 // Verdict is the scenario's result and whether it is what the profile expects.
@@ -44,6 +47,8 @@ type Evidence struct {
 	Span *Span
 	// DisruptionError says why the disruption did not complete ("" if it did).
 	DisruptionError string
+	// Blocked says why the disruption was refused ("" if it was not).
+	Blocked string
 	// Unverified says what the disruption did not do that it claims (an
 	// in-place update that recreated pods): no evidence either way.
 	Unverified string
@@ -82,11 +87,22 @@ func Judge(e Evidence, expect Expectation) Verdict {
 		v.AsExpected = v.Result == Pass
 	case ExpectFail:
 		v.AsExpected = v.Result == Fail
+	case ExpectBlocked:
+		v.AsExpected = v.Result == Blocked
 	}
 	return v
 }
 
 func judge(e Evidence, expect Expectation) (Result, string) {
+	if e.Blocked != "" {
+		if e.Window.Failed() > 0 {
+			return Fail, e.Blocked + "; meanwhile " + e.Window.Summary()
+		}
+		return Blocked, e.Blocked + "; zero failed requests of " + fmt.Sprint(e.Window.Sent())
+	}
+	if expect == ExpectBlocked {
+		return Invalid, "the disruption was expected to be refused and was not"
+	}
 	switch {
 	case e.DisruptionError != "":
 		return Error, "the disruption did not complete: " + e.DisruptionError
@@ -224,13 +240,26 @@ func CrossCheck(perPod map[string]map[string]int64, missing []string, r *LoadRes
 		return sc
 	}
 	sc.Complete = true
+	sc.Disagree = map[string]string{}
 	var diffs []string
-	for path, s := range r.Paths {
-		if got := sc.Total[path]; got != int64(s.OK) {
-			diffs = append(diffs, fmt.Sprintf("%s: server counted %d, load saw %d successes", path, got, s.OK))
+	for _, path := range sortedPaths(r.Paths) {
+		s := r.Paths[path]
+		// a request Go's transport retried was answered, on its second try:
+		// the app served it once if its first try never reached it
+		retried := s.Failed[RetriedNoAnswer] + s.Failed[RetriedUnwritten]
+		answered := int64(s.OK + retried)
+		switch got := sc.Total[path]; {
+		case got == answered && retried > 0:
+			sc.Retries = append(sc.Retries, fmt.Sprintf("%s: the app served each of the %d retried requests once: their first tries never reached it", path, retried))
+		case got > answered:
+			sc.Disagree[path] = fmt.Sprintf("server counted %d, load saw %d answers: %d served requests whose answers never arrived", got, answered, got-answered)
+		case got < answered:
+			sc.Disagree[path] = fmt.Sprintf("server counted %d, load saw %d answers", got, answered)
+		}
+		if d, ok := sc.Disagree[path]; ok {
+			diffs = append(diffs, path+": "+d)
 		}
 	}
-	sort.Strings(diffs)
 	sc.Verified = len(diffs) == 0
 	sc.Note = strings.Join(diffs, "; ")
 	return sc

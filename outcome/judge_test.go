@@ -86,6 +86,10 @@ func TestJudge(t *testing.T) {
 		{"traffic never reached a pod", with(ev(1000, 0), func(e *Evidence) { e.Unreached = []string{"nodeport→web-1"} }), ExpectPass, Invalid, false, "web-1"},
 		{"rollout did not happen", with(ev(1000, 0), func(e *Evidence) { e.NewVersion, e.FinalVersionShare = "v2", 0.5 }), ExpectPass, Invalid, false, "50%"},
 		{"a disruption that did not do what it claims", with(ev(1000, 0), func(e *Evidence) { e.Unverified = "pod web-1 was recreated" }), ExpectPass, Invalid, false, "did not do what it claims: pod web-1 was recreated"},
+		{"a blocked drain is its own outcome", with(ev(1000, 0), func(e *Evidence) {
+			e.Blocked = "drain of worker blocked by a PodDisruptionBudget: 9 evictions refused (429)"
+		}), ExpectBlocked, Blocked, true, "9 evictions refused"},
+		{"a drain expected to be blocked that was not", ev(1000, 0), ExpectBlocked, Invalid, false, "expected to be refused"},
 		{"disruption error", with(ev(1000, 0), func(e *Evidence) { e.DisruptionError = "pdb blocked" }), ExpectPass, Error, false, "pdb blocked"},
 		{"server disagrees", with(ev(1000, 0), func(e *Evidence) {
 			e.Server = ServerCounts{Complete: true, Verified: false, Note: "nodeport: server counted 990"}
@@ -106,11 +110,25 @@ func TestCrossCheck(t *testing.T) {
 		t.Fatalf("%+v", sc)
 	}
 	sc = CrossCheck(map[string]map[string]int64{"a": {"nodeport": 6}}, nil, r)
-	if sc.Verified || !strings.Contains(sc.Note, "server counted 6, load saw 10") {
+	if sc.Verified || !strings.Contains(sc.Note, "server counted 6, load saw 10 answers") {
 		t.Fatalf("%+v", sc)
 	}
 	sc = CrossCheck(map[string]map[string]int64{"a": {"nodeport": 6}}, []string{"b"}, r)
 	if sc.Verified || sc.Complete || !strings.Contains(sc.Note, "no count from b") {
+		t.Fatalf("%+v", sc)
+	}
+}
+
+func TestCrossCheckCountsRetriedRequestsOnce(t *testing.T) {
+	r := result(100, 3)
+	ps := r.Paths["nodeport"]
+	ps.Failed = map[Class]int{RetriedNoAnswer: 3}
+	sc := CrossCheck(map[string]map[string]int64{"a": {"nodeport": 100}}, nil, r)
+	if !sc.Verified || len(sc.Retries) != 1 || !strings.Contains(sc.Retries[0], "their first tries never reached it") {
+		t.Fatalf("%+v", sc)
+	}
+	sc = CrossCheck(map[string]map[string]int64{"a": {"nodeport": 102}}, nil, r)
+	if sc.Verified || !strings.Contains(sc.Note, "2 served requests whose answers never arrived") {
 		t.Fatalf("%+v", sc)
 	}
 }

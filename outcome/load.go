@@ -54,6 +54,9 @@ type Target struct {
 	// connections (default 1).
 	KeepAlive bool `json:"keepAlive,omitempty"`
 	Pool      int  `json:"pool,omitempty"`
+	// ExpectStatus, when set, is the only status that counts as a success
+	// (otherwise any 2xx or 3xx).
+	ExpectStatus int `json:"expectStatus,omitempty"`
 }
 
 // PathStats are one path's totals and series.

@@ -66,6 +66,8 @@ type ScenarioInfo struct {
 	Disruption string   `json:"disruption"`
 	Paths      []string `json:"paths"`
 	Namespace  string   `json:"namespace"`
+	// Trial numbers a repeat of the same scenario (0: not repeated).
+	Trial int `json:"trial,omitempty"`
 }
 
 // Environment is where it ran.
@@ -94,6 +96,31 @@ type ServerCounts struct {
 	// Verified is true when every pod reported and the totals equal the load's successes.
 	Verified bool   `json:"verified"`
 	Note     string `json:"note,omitempty"`
+	// Disagree says, per path, how the app's count differs from the load's
+	// successes (paths that agree are absent).
+	Disagree map[string]string `json:"disagree,omitempty"`
+	// Retries says, for paths with hidden retries, that the app saw each
+	// retried request once (its first try never reached it: safe to retry).
+	Retries []string `json:"retries,omitempty"`
+}
+
+// only is the cross-check of some paths.
+func (sc ServerCounts) only(keep map[string]bool) ServerCounts {
+	if !sc.Complete {
+		return sc
+	}
+	out := sc
+	out.Disagree = map[string]string{}
+	var notes []string
+	for _, p := range sortedKeys(sc.Disagree) {
+		if keep[p] {
+			out.Disagree[p] = sc.Disagree[p]
+			notes = append(notes, p+": "+sc.Disagree[p])
+		}
+	}
+	out.Verified = len(out.Disagree) == 0
+	out.Note = strings.Join(notes, "; ")
+	return out
 }
 
 // Tail is the measured propagation tail of one path: how long after SIGTERM
@@ -177,6 +204,9 @@ func LoadDirs(dirs ...string) ([]*Outcome, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w under %s", ErrNoOutcomes, strings.Join(dirs, ", "))
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Scenario.ID < out[j].Scenario.ID })
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Scenario, out[j].Scenario
+		return a.ID < b.ID || a.ID == b.ID && a.Trial < b.Trial
+	})
 	return out, nil
 }

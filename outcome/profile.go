@@ -47,4 +47,7 @@ type Expectation string
 const (
 	ExpectPass Expectation = "pass" // zero failed requests
 	ExpectFail Expectation = "fail" // a negative control: must drop requests
+	// ExpectBlocked: the disruption must be refused (a PodDisruptionBudget
+	// that allows nothing), reported as its own outcome.
+	ExpectBlocked Expectation = "blocked"
 )

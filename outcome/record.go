@@ -49,6 +49,8 @@ const (
 	HTTP5xx   Class = "5xx"     // other server errors
 	HTTP4xx   Class = "4xx"     // client errors (e.g. 404 from a router without the route)
 	OtherFail Class = "other"   // anything else (DNS, TLS, a 1xx, ...)
+	// UnexpectedStatus is a 2xx or 3xx other than the one the target expects.
+	UnexpectedStatus Class = "unexpected-status"
 	// A request Go's transport sent twice because its kept-alive
 	// connection broke, which the second try hid: written and unanswered,
 	// or not even written. A client that is not Go, or a request that is
@@ -58,7 +60,7 @@ const (
 )
 
 // Classes lists the failure classes in report order.
-var Classes = []Class{Refused, Reset, EOF, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504, HTTP5xx, HTTP4xx, OtherFail}
+var Classes = []Class{Refused, Reset, EOF, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504, HTTP5xx, HTTP4xx, UnexpectedStatus, OtherFail}
 
 // RaceClasses are the classes an endpoint or shutdown race produces: what a
 // negative control must show to prove the instrument sees the race.

@@ -13,42 +13,31 @@ import (
 )
 
 // HTML renders outcomes as one self-contained page: no script, no font, no
-// request to anywhere — styles inline, charts as inline SVG. Per scenario:
-// ok and failed requests per second per path with timeline markers, latency
-// p50/p99, and the version split during a rollout. Pure.
+// request to anywhere — styles inline, charts as inline SVG. The grid per
+// client, the per-profile summary, what to change; per scenario: ok and
+// failed requests per second per path with timeline markers and stalls,
+// latency p50/p99, and the version split during a rollout. Pure.
 func HTML(outs []*outcome.Outcome, changes []Change) (string, error) {
 	type scenario struct {
 		ID, Mark, Result, Reason string
 		Charts                   []template.HTML
 		Details                  []string
 	}
+	v := newView(outs)
 	var data struct {
 		Status, Summary string
-		Matrix          template.HTML
+		Grids           []template.HTML
+		Profiles        []string
 		Advice          []string
 		Changes         []Change
 		Scenarios       []scenario
 	}
-	asExpected := 0
-	for _, o := range outs {
-		if o.Verdict.AsExpected {
-			asExpected++
-		}
+	data.Status, data.Summary, data.Profiles = v.Status, v.Summary, v.Profiles
+	for _, g := range v.Grids {
+		data.Grids = append(data.Grids, gridHTML(g))
 	}
-	data.Status = "PASS"
-	if asExpected != len(outs) {
-		data.Status = "FAIL"
-	}
-	data.Summary = fmt.Sprintf("%d scenarios, %d as expected", len(outs), asExpected)
-	if env := outs[0].Environment; env.KubernetesVersion != "" {
-		data.Summary += fmt.Sprintf(" · Kubernetes %s · kube-proxy %s · %s mode", env.KubernetesVersion, env.KubeProxyMode, env.Mode)
-		if env.NodeImage != "" {
-			data.Summary += " · node image " + env.NodeImage
-		}
-	}
-	data.Matrix = matrixHTML(outs)
-	for _, line := range strings.Split(strings.TrimSpace(advice(outs)), "\n") {
-		data.Advice = append(data.Advice, strings.NewReplacer("**", "", "`", "").Replace(strings.TrimPrefix(line, "- ")))
+	for _, a := range v.Advice {
+		data.Advice = append(data.Advice, plain(a))
 	}
 	data.Changes = changes
 	for _, o := range outs {
@@ -64,19 +53,8 @@ func HTML(outs []*outcome.Outcome, changes []Change) (string, error) {
 				s.Charts = append(s.Charts, v)
 			}
 		}
-		for _, path := range sortedKeys(o.Tail) {
-			t := o.Tail[path]
-			s.Details = append(s.Details, fmt.Sprintf("propagation tail on %s: %s after the endpoint left the ready set, %s after SIGTERM (%d pods)", path, ms(t.FromEndpointRemoval), ms(t.FromSIGTERM), t.Pods))
-		}
-		p := o.Scenario.Profile
-		s.Details = append(s.Details, fmt.Sprintf("profile %s: preStop %s%s, on SIGTERM %s, grace %ds, %d replicas", p.Name, p.PreStop, secs(p.PreStopSeconds), p.OnTerm, p.GraceSeconds, p.Replicas))
-		if o.Server.Verified {
-			s.Details = append(s.Details, "server cross-check: the fixture's own counts equal the load's successes")
-		} else if o.Server.Note != "" {
-			s.Details = append(s.Details, "server cross-check: "+o.Server.Note)
-		}
-		if o.WarmupFailures > 0 {
-			s.Details = append(s.Details, fmt.Sprintf("%d warm-up failures before the load was warm (not judged)", o.WarmupFailures))
+		for _, d := range details(o) {
+			s.Details = append(s.Details, plain(d))
 		}
 		data.Scenarios = append(data.Scenarios, s)
 	}
@@ -86,6 +64,9 @@ func HTML(outs []*outcome.Outcome, changes []Change) (string, error) {
 	}
 	return buf.String(), nil
 }
+
+// plain drops Markdown emphasis for the page.
+func plain(s string) string { return strings.NewReplacer("**", "", "`", "").Replace(s) }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>zerodrop report: {{.Status}}</title>
@@ -102,7 +83,8 @@ svg.chart{background:#fff;border:1px solid #e3e7ee;border-radius:6px} .legend{fo
 </style></head><body>
 <h1>zerodrop report: <span class="status-{{.Status}}">{{.Status}}</span></h1>
 <div class="sum">{{.Summary}}</div>
-{{.Matrix}}
+{{range .Grids}}{{.}}{{end}}
+{{if .Profiles}}<h2>Per profile</h2><ul>{{range .Profiles}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>What to change</h2><ul>{{range .Advice}}<li>{{.}}</li>{{end}}</ul>
 {{if .Changes}}<h2>Compared with the baseline</h2><ul>{{range .Changes}}<li class="{{if .Worse}}worse{{end}}">{{.Scenario}}: {{.What}}</li>{{end}}</ul>{{end}}
 <h2>Scenarios</h2>
@@ -123,30 +105,31 @@ func textMark(o *outcome.Outcome) string {
 	return "[NOT as expected]"
 }
 
-func matrixHTML(outs []*outcome.Outcome) template.HTML {
-	g := newGrid(outs)
+func gridHTML(g grid) template.HTML {
 	var b strings.Builder
-	b.WriteString(`<table class="matrix"><tr><th>profile</th>`)
-	for _, d := range g.cols {
+	fmt.Fprintf(&b, `<h2>%s clients</h2><table class="matrix"><tr><th>profile</th>`, template.HTMLEscapeString(string(g.Client)))
+	for _, d := range g.Cols {
 		b.WriteString("<th>" + template.HTMLEscapeString(d) + "</th>")
 	}
 	b.WriteString("</tr>")
-	for _, p := range g.rows {
-		label := g.label[p]
-		b.WriteString("<tr><th>" + template.HTMLEscapeString(label) + "</th>")
-		for _, d := range g.cols {
-			os := g.cells[[2]string{p, d}]
+	for _, row := range g.Rows {
+		b.WriteString("<tr><th>" + template.HTMLEscapeString(g.Label[row]) + "</th>")
+		for _, col := range g.Cols {
+			cells := g.Cells[[2]string{row, col}]
 			class, parts := "", []string{}
-			for _, o := range os {
-				switch mark(o) {
-				case "✅":
-					class = "ok"
-				case "⚠️":
-					class = "warn"
-				default:
-					class = "bad"
+			if len(cells) > 1 && cells[0].O.Scenario.Trial > 0 {
+				m, t := trialsText(cells)
+				class = map[string]string{"✅": "ok", "❌": "bad", "⚠️": "warn", "🔀": "bad"}[m]
+				parts = append(parts, template.HTMLEscapeString(t))
+			}
+			for _, c := range cells {
+				if len(parts) > 0 && cells[0].O.Scenario.Trial > 0 {
+					break
 				}
-				parts = append(parts, template.HTMLEscapeString(strings.TrimSpace(strings.TrimPrefix(cellText(o), mark(o)))))
+				if class == "" || c.Class() != "ok" {
+					class = c.Class()
+				}
+				parts = append(parts, template.HTMLEscapeString(c.Text()))
 			}
 			if len(parts) == 0 {
 				parts = []string{"–"}
@@ -198,6 +181,7 @@ const (
 	padT, padB         = 26, 34
 	plotW, plotH       = cw - padL - padR, ch - padT - padB
 	failedColor        = "#d93036"
+	stallColor         = "#dd8a1a"
 	okPalette          = "#2f855a,#2b6cb0,#805ad5,#b7791f"
 	latencyPalette     = "#2b6cb0,#c05621,#2f855a,#805ad5"
 	versionPalette     = "#718096,#2f855a,#805ad5,#b7791f"
@@ -290,7 +274,12 @@ func requestsChart(o *outcome.Outcome, start time.Time, ms []marker) template.HT
 	}
 	a := newAxis(o, start, maxY)
 	var b strings.Builder
-	frame(&b, "requests/s: ok (lines), failed (red bars), timeline (dashed)", "requests", a, func(v float64) string { return fmt.Sprintf("%.0f", v) })
+	frame(&b, "requests/s: ok (lines), failed (red bars), stalls (shaded), timeline (dashed)", "requests", a, func(v float64) string { return fmt.Sprintf("%.0f", v) })
+	for _, st := range o.Stalls {
+		x1, x2 := a.x(st.From), a.x(st.To)
+		fmt.Fprintf(&b, `<rect class="stall" data-path="%s" x="%.1f" y="%d" width="%.1f" height="%d" fill="%s" opacity="0.25"><title>stall on %s: no success for %s from %s (%d requests sent)</title></rect>`,
+			st.Path, x1, padT, math.Max(1, x2-x1), plotH, stallColor, st.Path, st.Duration.Round(time.Millisecond), st.From.Format("15:04:05.000"), st.Sent)
+	}
 	drawMarkers(&b, a, ms)
 	colors := strings.Split(okPalette, ",")
 	barW := math.Max(2, plotW/a.span*0.8/float64(len(paths(o))))
@@ -320,16 +309,6 @@ func requestsChart(o *outcome.Outcome, start time.Time, ms []marker) template.HT
 	fmt.Fprintf(&b, `<text class="legend" x="%d" y="%d" fill="%s">■ failed</text>`, cw-padR-60, ch-6, failedColor)
 	b.WriteString("</svg>")
 	return template.HTML(b.String())
-}
-
-func classList(m map[outcome.Class]int) string {
-	var parts []string
-	for _, c := range outcome.Classes {
-		if m[c] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", c, m[c]))
-		}
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 // latencyChart: p50 (solid) and p99 (dashed) per path.

@@ -31,7 +31,8 @@ func TestMarkdownGolden(t *testing.T) {
 	if got != string(want) {
 		t.Fatalf("markdown differs from %s (go test ./reports -update if intended):\n%s", p, got)
 	}
-	for _, s := range []string{"# zerodrop report: PASS", "naive (control)", "❌", "ingress 208/1183 (timeout 179, 502 29), gateway 223/1184 (timeout 196, 502 27)", "preStop `sleep` of **3s**"} {
+	for _, s := range []string{"# zerodrop report: PASS", "naive (fail expected)", "❌", "✅ fail 538/4736 (refused 33, reset 34, eof 5, timeout 410, 502 56)",
+		"prestop-and-drain: drops nothing in 4 of 4 with new-connection clients", "preStop `sleep` of **3s**", "3.9s before SIGTERM"} {
 		if s == "❌" {
 			if strings.Contains(got, "| ❌") {
 				t.Errorf("a run where everything was as expected shows ❌")
@@ -52,11 +53,14 @@ func TestMarkdownFlagsABlindControl(t *testing.T) {
 	for _, o := range outs {
 		if o.Scenario.Profile.Name == "naive" {
 			o.Verdict.Result, o.Verdict.AsExpected, o.Failures = outcome.Pass, false, nil
+			for _, w := range o.Window.Paths {
+				w.Failed = nil
+			}
 			o.Verdict.Reason = "zero failed requests; this negative control must drop requests: the instrument is blind"
 		}
 	}
 	got := Markdown(outs)
-	if !strings.Contains(got, "# zerodrop report: FAIL") || !strings.Contains(got, "❌ nodeport 0/1183, clusterip 0/1186") || !strings.Contains(got, "the instrument is blind") {
+	if !strings.Contains(got, "# zerodrop report: FAIL") || !strings.Contains(got, "❌ pass 0/4736") || !strings.Contains(got, "the instrument is blind") {
 		t.Fatalf("a blind control must fail the report:\n%s", got)
 	}
 }
@@ -66,5 +70,34 @@ func TestReadRejectsOtherSchemas(t *testing.T) {
 	os.WriteFile(p, []byte(`{"schema":"zerodrop.outcome/v0"}`), 0o644)
 	if _, err := outcome.Read(p); err == nil || !strings.Contains(err.Error(), "zerodrop.outcome/v1") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestTrialsThatDisagreeAreFlaky: the same cell over repeated trials with
+// different verdicts is marked flaky and fails the report.
+func TestTrialsThatDisagreeAreFlaky(t *testing.T) {
+	a, err := outcome.LoadDirs("testdata/run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := outcome.LoadDirs("testdata/run1")
+	var outs []*outcome.Outcome
+	for i := range a {
+		a[i].Scenario.Trial, b[i].Scenario.Trial = 1, 2
+		outs = append(outs, a[i], b[i])
+	}
+	got := Markdown(outs)
+	if strings.Contains(got, "🔀 flaky:") || !strings.Contains(got, "pass 2 of 2 trials; failures 0,0") {
+		t.Fatalf("agreeing trials:\n%s", got)
+	}
+	for _, o := range b {
+		if o.Scenario.Profile.Name == "prestop-and-drain" && o.Scenario.Disruption == "drain-node" {
+			o.Verdict.Result, o.Verdict.AsExpected = outcome.Fail, false
+			o.Window.Paths["nodeport"].Failed = map[outcome.Class]int{outcome.Refused: 7}
+		}
+	}
+	got = Markdown(outs)
+	if !strings.Contains(got, "# zerodrop report: FAIL") || !strings.Contains(got, "🔀 flaky: pass 1, fail 1 of 2 trials; failures 0,7") || !strings.Contains(got, "1 flaky") {
+		t.Fatalf("disagreeing trials:\n%s", got)
 	}
 }

@@ -41,6 +41,11 @@ type Scenario struct {
 	// the profile.
 	Expect outcome.Expectation
 	Why    string
+	// PDB, when set, is the fixture's PodDisruptionBudget (default:
+	// maxUnavailable 1).
+	PDB *PDB
+	// Trial numbers a repeat of the same scenario (from 1; 0: not repeated).
+	Trial int
 	// App, when set, is the user's own workload instead of the fixture
 	// (Workload and Profile then describe it as recorded: its controller kind
 	// and the graceful-shutdown settings read from its pod template).
@@ -70,6 +75,16 @@ func (s Scenario) ID() string {
 		id += "@" + s.Variant
 	}
 	return id
+}
+
+// Dir is the scenario's directory name under a run's output: its ID, and
+// its trial when repeated.
+func (s Scenario) Dir() string {
+	d := strings.ReplaceAll(s.ID(), "/", "_")
+	if s.Trial > 0 {
+		d += fmt.Sprintf("~t%d", s.Trial)
+	}
+	return d
 }
 
 // PathNames returns the paths as strings, as the outcome records them.

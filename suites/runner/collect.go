@@ -81,7 +81,7 @@ func (cleanupPhase) Execute(_ context.Context, st *State) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	svcs := st.rt.Client.CoreV1().Services(st.ns)
-	name := fixtures.NodePortService(st.ref.Name)
+	name := fixtures.NodePortService(st.accessName)
 	if err := svcs.Delete(ctx, name, metav1.DeleteOptions{}); err == nil {
 		_ = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 			_, err := svcs.Get(ctx, name, metav1.GetOptions{})

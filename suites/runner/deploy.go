@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/util/intstr"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,35 +18,68 @@ import (
 	"github.com/zerodrop/zerodrop/suites"
 )
 
-// deployPhase renders the fixture with the scenario's profile and creates
-// it in the namespace: the workload, its Services, a PodDisruptionBudget,
-// and the Ingress and HTTPRoute when those paths are loaded.
+// deployPhase creates the workload in the namespace — the fixture with the
+// scenario's profile, or the user's app — and the harness's own ways in to
+// its pods for the paths the scenario loads: a NodePort Service, a headless
+// Service, an Ingress and an HTTPRoute.
 type deployPhase struct{}
 
 func (deployPhase) Execute(ctx context.Context, st *State) error {
 	rt, s := st.rt, st.sc
-	opts := fixtures.Options{Namespace: st.ns, Image: rt.Images.Fixture, NodePort: rt.NodePort, PDBMaxUnavailable: 1}
-	if s.Uses(suites.PathIngress, suites.PathGateway) {
-		if rt.Ingress == nil {
-			return fmt.Errorf("runner: the ingress and gateway paths need an ingress controller; none is installed")
+	if s.Uses(suites.PathIngress, suites.PathGateway) && rt.Ingress == nil {
+		return fmt.Errorf("runner: the ingress and gateway paths need an ingress controller; none is installed")
+	}
+	var objs []runtime.Object
+	var access fixtures.Access
+	if s.App == nil {
+		opts := fixtures.Options{Namespace: st.ns, Image: rt.Images.Fixture, PDBMaxUnavailable: 1, Headless: s.Uses(suites.PathHeadless)}
+		if s.PDB != nil {
+			opts.PDBMaxUnavailable, opts.PDBBlocks = s.PDB.MaxUnavailable, s.PDB.MaxUnavailable == 0
 		}
-		if s.Uses(suites.PathIngress) {
-			opts.IngressClass = rt.Ingress.IngressClass()
+		st.ref = fixtures.Workload(s.Workload, st.ns, opts.Name)
+		st.routeHost = opts.RouteHost()
+		var err error
+		if objs, err = fixtures.Render(s.Workload, s.Profile, opts); err != nil {
+			return err
 		}
-		if s.Uses(suites.PathGateway) {
-			opts.Gateway = rt.Ingress.Gateway()
+		access = fixtures.Access{Namespace: st.ns, Name: st.ref.Name, Labels: st.ref.Selector, Selector: st.ref.Selector,
+			Service: st.ref.Service, Port: st.ref.Port, TargetPort: intstr.FromInt32(fixtures.Port)}
+		st.podPort = fixtures.Port
+	} else {
+		var err error
+		if objs, access, err = appObjects(st); err != nil {
+			return err
+		}
+		access.Headless = s.Uses(suites.PathHeadless)
+	}
+	access.Host = st.routeHost
+	if s.Uses(suites.PathNodePort) {
+		if rt.NodeAddress != "" {
+			access.NodePortAuto = true
+		} else {
+			access.NodePort = rt.NodePort
 		}
 	}
-	objs, err := fixtures.Render(s.Workload, s.Profile, opts)
-	if err != nil {
-		return err
+	if s.Uses(suites.PathIngress) {
+		access.IngressClass = rt.Ingress.IngressClass()
 	}
+	if s.Uses(suites.PathGateway) {
+		access.Gateway = rt.Ingress.Gateway()
+	}
+	objs = append(objs, access.Objects()...)
+	st.accessName = access.Name
 	if err := rt.create(ctx, objs); err != nil {
 		return err
 	}
-	st.ref = fixtures.Workload(s.Workload, st.ns, opts.Name)
 	st.env = chaos.Env{Client: rt.Client, Dynamic: rt.Dynamic, Log: st.log, NodeExec: rt.NodeExec, NodeFreeze: rt.NodeFreeze,
 		Images: rt.Images.Variants, Target: st.ref}
+	if access.NodePortAuto {
+		svc, err := rt.Client.CoreV1().Services(st.ns).Get(ctx, fixtures.NodePortService(access.Name), metav1.GetOptions{})
+		if err != nil || len(svc.Spec.Ports) == 0 {
+			return fmt.Errorf("runner: the NodePort Service's allocated port: %v", err)
+		}
+		st.nodePort = fmt.Sprintf("http://%s:%d", rt.NodeAddress, svc.Spec.Ports[0].NodePort)
+	}
 	return nil
 }
 

@@ -47,8 +47,12 @@ func (judgePhase) Execute(ctx context.Context, st *State) error {
 	if st.disruptionErr != nil {
 		ev.DisruptionError = st.disruptionErr.Error()
 		var u chaos.Unverified
-		if errors.As(st.disruptionErr, &u) {
+		var b chaos.Blocked
+		switch {
+		case errors.As(st.disruptionErr, &u):
 			ev.DisruptionError, ev.Unverified = "", u.What
+		case errors.As(st.disruptionErr, &b):
+			ev.DisruptionError, ev.Blocked = "", b.Error()
 		}
 	} else if st.sc.NewVersion != "" {
 		ev.FinalVersionShare = finalShare(st.result, st.sc.NewVersion)

@@ -24,25 +24,32 @@ func (loadPhase) Execute(ctx context.Context, st *State) error {
 	var host, inCluster []load.Target
 	for _, p := range s.Paths {
 		t := load.Target{Path: string(p), KeepAlive: p.KeepAlive()}
+		if s.App != nil {
+			t.ExpectStatus = s.App.ExpectStatus
+		}
 		if t.KeepAlive {
 			t.Pool = poolSize(s)
 		}
 		switch b := p.Base(); {
 		case b == suites.PathClusterIP:
-			t.URL = fmt.Sprintf("http://%s.%s.svc.cluster.local:%d/", st.ref.Service, st.ns, st.ref.Port)
+			// a fully qualified name (the trailing dot): one DNS query per
+			// new connection, not one per search domain (ndots 5)
+			t.URL = fmt.Sprintf("http://%s.%s.svc.cluster.local.:%d%s", st.ref.Service, st.ns, st.ref.Port, st.httpPath())
 		case b == suites.PathHeadless:
 			// Go's resolver keeps no cache: the name is resolved at every
 			// new connection, and the dialer tries the addresses CoreDNS
 			// returns (shuffled by its loadbalance plugin) in order
-			t.URL = fmt.Sprintf("http://%s.%s.svc.cluster.local:%d/", fixtures.HeadlessService(st.ref.Name), st.ns, st.ref.Port)
+			t.URL = fmt.Sprintf("http://%s.%s.svc.cluster.local.:%d%s", fixtures.HeadlessService(st.accessName), st.ns, st.podPort, st.httpPath())
+		case b == suites.PathNodePort && st.nodePort != "":
+			t.URL = st.nodePort + st.httpPath()
 		default:
 			base, ok := rt.Entry[b]
 			if !ok {
 				return fmt.Errorf("runner: path %q has no entry point on this cluster", p)
 			}
-			t.URL = base + "/"
+			t.URL = base + st.httpPath()
 			if b == suites.PathIngress || b == suites.PathGateway {
-				t.Host = fixtures.Options{Namespace: st.ns, Name: st.ref.Name}.RouteHost()
+				t.Host = st.routeHost
 			}
 		}
 		if p.InCluster() {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -42,7 +44,11 @@ func loadgenPod(ns, image string) *corev1.Pod {
 			SecurityContext:               &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](65532)},
 			Containers: []corev1.Container{{
 				Name: "loadgen", Image: image, ImagePullPolicy: corev1.PullIfNotPresent,
-				Args:  []string{"--listen", ":8081"},
+				Args: []string{"--listen", ":8081"},
+				// the instrument must not starve: a CPU request makes the pod
+				// Burstable, with its share of a busy node
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+					corev1.ResourceCPU: resource.MustParse("200m"), corev1.ResourceMemory: resource.MustParse("64Mi")}},
 				Ports: []corev1.ContainerPort{{ContainerPort: 8081}},
 				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8081)}},
 					PeriodSeconds: 1},

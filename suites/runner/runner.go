@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
@@ -94,7 +93,11 @@ type Runtime struct {
 	NodeFreeze func(ctx context.Context, node string, frozen bool) error
 	// Entry is each host-side path's base URL.
 	Entry map[suites.Path]string
-	// NodePort is the node port the fixture's NodePort Service takes.
+	// NodeAddress, when set, is the node address host-side load reaches
+	// directly: each scenario's NodePort Service then takes a port the API
+	// server allocates (scenarios can run side by side); otherwise it takes
+	// NodePort, the one the 127.0.0.1 mapping forwards.
+	NodeAddress   string
 	NodePort      int32
 	OutDir        string
 	Environment   outcome.Environment
@@ -173,14 +176,14 @@ func newState(rt Runtime, s suites.Scenario, log *slog.Logger) (*State, error) {
 		s.Settle = 5 * time.Second
 	}
 	ns := "zd-" + utilrand.String(6)
-	dir := filepath.Join(rt.OutDir, strings.ReplaceAll(s.ID(), "/", "_"))
+	dir := filepath.Join(rt.OutDir, s.Dir())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	out := &outcome.Outcome{
 		Schema: outcome.Schema, Started: time.Now().UTC(), Environment: rt.Environment, RecordsFile: recordsFile,
 		Scenario: outcome.ScenarioInfo{ID: s.ID(), Workload: string(s.Workload), Profile: s.Profile.Record(), Disruption: s.Disruption.Name(),
-			Paths: s.PathNames(), Namespace: ns},
+			Paths: s.PathNames(), Namespace: ns, Trial: s.Trial},
 		Verdict: outcome.Verdict{Result: outcome.Error, Reason: interrupted, Expected: s.Expectation()},
 	}
 	if err := out.Write(dir); err != nil {

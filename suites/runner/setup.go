@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -98,6 +99,10 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 			how := "the control-plane node's address on the kind network"
 			if !e.Direct {
 				how = "a 127.0.0.1 port mapping: Docker's userland proxy is part of the path"
+			}
+			if e.Direct && p == suites.PathNodePort {
+				rt.NodeAddress, _, _ = net.SplitHostPort(e.Addr)
+				how += "; each scenario's own node port"
 			}
 			env.Entries[e.Name] = e.Addr + " (" + how + ")"
 		}

@@ -25,8 +25,12 @@ type State struct {
 	log *slog.Logger
 
 	// deploy
-	ref workload.Ref
-	env chaos.Env
+	ref        workload.Ref
+	env        chaos.Env
+	routeHost  string // the Host the Ingress and HTTPRoute route
+	accessName string // the name the access objects are named by
+	podPort    int32  // the pods' own port, which a headless Service's clients dial
+	nodePort   string // the nodeport path's base URL when its port was allocated
 	// observe
 	timeline     *observe.Timeline
 	timelineFile *os.File
@@ -58,4 +62,12 @@ func (st *State) note(kind, detail string) {
 	if st.timeline != nil {
 		st.timeline.Note(kind, detail)
 	}
+}
+
+// httpPath is what each request asks for: the app's path, or the fixture's /.
+func (st *State) httpPath() string {
+	if st.sc.App != nil && st.sc.App.HTTPPath != "" {
+		return st.sc.App.HTTPPath
+	}
+	return "/"
 }

@@ -3,45 +3,40 @@ package app
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
-	"github.com/zerodrop/zerodrop/outcome"
-	"github.com/zerodrop/zerodrop/suites/runner"
-
 	"github.com/spf13/cobra"
 
-	"github.com/zerodrop/zerodrop/kind"
-	"github.com/zerodrop/zerodrop/reports"
 	"github.com/zerodrop/zerodrop/suites"
 )
 
 func newRunCmd(g *globals) *cobra.Command {
-	var labels, out, name, cacheDir, stateDir, sourceDir, file string
-	var list, keep bool
+	var labels, file string
+	var list bool
+	var f execFlags
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run the named scenarios on a running cluster, stream outcomes to --out, render the report, and exit non-zero unless every verdict is as expected",
-		Long: `Run the scenarios the label filter selects (Ginkgo's syntax), one after another, on a
-cluster that 'zerodrop up' or 'make cluster' brought up. Each scenario writes outcome.json (marked
-incomplete until it ends), records.jsonl and timeline.jsonl under --out as it runs; report.md and
-report.html follow. Run it from the zerodrop source tree: the fixture images are built from it.
+		Short: "Run the named scenarios on a running cluster, stream outcomes to --out, render the reports, and exit non-zero unless every verdict is as expected",
+		Long: `Run the scenarios the label filter selects (Ginkgo's syntax) on a cluster that 'zerodrop up'
+or 'make cluster' brought up. Each scenario writes outcome.json (marked incomplete until it ends),
+records.jsonl and timeline.jsonl under --out as it runs; report.md, report.html and junit.xml
+follow. Run it from the zerodrop source tree: the fixture images are built from it.
 
 Labels: ` + strings.Join(suites.LabelNames(), ", ") + `.
 
 -f FILE names a scenario file (zerodrop.yaml) with your own workload instead of the named sets: it is
-checked, as 'zerodrop validate' does, before any cluster work (exit status 2 with every problem).`,
+checked, as 'zerodrop validate' does, before any cluster work (exit status 2 with every problem), and
+its scenarios run as the named sets do.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var scenarios []suites.Scenario
 			if file != "" {
 				if cmd.Flags().Changed("labels") {
 					return badInput(errors.New("run: --labels selects among the named sets; with -f the scenario file says what runs"))
 				}
-				scenarios, err := loadScenarioFile("run", file)
-				if err != nil {
+				var err error
+				if scenarios, err = loadScenarioFile("run", file); err != nil {
 					return err
 				}
 				if list {
@@ -50,99 +45,36 @@ checked, as 'zerodrop validate' does, before any cluster work (exit status 2 wit
 					}
 					return nil
 				}
-				// the runner deploys the fixture: it does not yet create a
-				// scenario's App, so running these would judge the wrong workload
-				return fmt.Errorf("run: -f %s is valid (%d scenarios), but the runner cannot deploy a scenario file's own workload yet: 'zerodrop run -f --list' shows the scenarios", file, len(scenarios))
-			}
-			entries, err := suites.Select(suites.GatingSuite(), labels)
-			if err != nil {
-				return badInput(fmt.Errorf("run: --labels: %w", err))
-			}
-			if len(entries) == 0 {
-				return badInput(fmt.Errorf("run: --labels %q selects no scenario (labels: %s)", labels, strings.Join(suites.LabelNames(), ", ")))
-			}
-			if list {
+			} else {
+				entries, err := suites.Select(suites.GatingSuite(), labels)
+				if err != nil {
+					return badInput(fmt.Errorf("run: --labels: %w", err))
+				}
+				if len(entries) == 0 {
+					return badInput(fmt.Errorf("run: --labels %q selects no scenario (labels: %s)", labels, strings.Join(suites.LabelNames(), ", ")))
+				}
+				if list {
+					for _, e := range entries {
+						fmt.Fprintf(g.stdout, "%s\t%v\n", e.Scenario.ID(), e.Labels)
+					}
+					return nil
+				}
 				for _, e := range entries {
-					fmt.Fprintf(g.stdout, "%s\t%v\n", e.Scenario.ID(), e.Labels)
+					scenarios = append(scenarios, e.Scenario)
 				}
-				return nil
 			}
-			if out == "" {
-				out = filepath.Join("out", time.Now().UTC().Format("20060102-150405"))
-			}
-			log := g.logger()
-			ctx := cmd.Context()
-			in, err := inputs.Resolve(ctx, kind.Auto, cacheDir, stateDir).WithSource(sourceDir)
-			if err != nil {
-				return badInput(fmt.Errorf("run: %w", err))
-			}
-			spec := kind.Spec{Name: name, KubeconfigPath: in.Kubeconfig(name)}.Defaults()
-			c, err := kind.Attach(spec, log)
-			if errors.Is(err, kind.ErrNoCluster) {
-				return fmt.Errorf("run: %w: create it with `zerodrop up --name %s`", err, name)
-			}
-			if err != nil {
-				return fmt.Errorf("run: %w", err)
-			}
-			if err := c.WaitReady(ctx); err != nil {
-				return fmt.Errorf("run: %w", err)
-			}
-			scenarios := make([]suites.Scenario, len(entries))
-			for i, e := range entries {
-				scenarios[i] = e.Scenario
-			}
-			rt, err := runner.Setup(ctx, runner.SetupOptions{Cluster: c, Mode: in.Mode, CacheDir: in.CacheDir, SourceDir: in.SourceDir, OutDir: out, Log: log}, scenarios)
-			if err != nil {
-				return fmt.Errorf("run: %w", err)
-			}
-			rt.KeepOnFailure = keep
-			fmt.Fprintf(g.stdout, "%d scenarios, outcomes in %s\n", len(entries), out)
-			var unexpected []string
-			for _, e := range entries {
-				o, err := rt.Run(ctx, e.Scenario)
-				switch {
-				case ctx.Err() != nil:
-					return fmt.Errorf("run: interrupted during %s; its outcome is marked incomplete in %s", e.Scenario.ID(), out)
-				case err != nil:
-					fmt.Fprintf(g.stdout, "ERROR  %s: %v\n", e.Scenario.ID(), err)
-					unexpected = append(unexpected, e.Scenario.ID())
-					continue
-				}
-				mark := "ok    "
-				if !o.Verdict.AsExpected {
-					mark = "NOT OK"
-					unexpected = append(unexpected, e.Scenario.ID())
-				}
-				fmt.Fprintf(g.stdout, "%s %s: %s, expected %s: %s\n", mark, e.Scenario.ID(), o.Verdict.Result, o.Verdict.Expected, o.Verdict.Reason)
-			}
-			outs, err := outcome.LoadDirs(out)
-			if err != nil {
+			if err := f.validate("run"); err != nil {
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(out, "report.md"), []byte(reports.Markdown(outs)), 0o644); err != nil {
-				return fmt.Errorf("run: %w", err)
-			}
-			html, err := reports.HTML(outs, nil)
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(out, "report.html"), []byte(html), 0o644); err != nil {
-				return fmt.Errorf("run: %w", err)
-			}
-			fmt.Fprintf(g.stdout, "report: %s\n", filepath.Join(out, "report.md"))
-			if len(unexpected) > 0 {
-				return fmt.Errorf("run: %d of %d scenarios not as expected: %s", len(unexpected), len(entries), strings.Join(unexpected, ", "))
-			}
-			return nil
+			return execute(cmd.Context(), g, "run", f, scenarios)
 		},
 	}
 	cmd.Flags().StringVarP(&labels, "labels", "l", string(suites.Gating), "label filter selecting the scenarios, e.g. 'gating || ingress' or 'disruptions && !control'")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "a scenario file (zerodrop.yaml): run your own workload's scenarios instead of the named sets")
-	cmd.Flags().StringVarP(&out, "out", "o", "", "directory for outcomes and reports (default out/<UTC time>)")
-	cmd.Flags().StringVar(&name, "name", kind.DefaultName, "the kind cluster to run on")
 	cmd.Flags().BoolVar(&list, "list", false, "list the selected scenarios and exit; needs no cluster")
-	cmd.Flags().BoolVar(&keep, "keep-on-failure", false, "keep the namespace of a scenario whose verdict is not as expected")
-	cmd.Flags().StringVar(&sourceDir, "source-dir", "", "the zerodrop source tree the fixture images are built from (default: the one at or above the working directory)")
-	addDirFlags(cmd, &cacheDir, &stateDir)
+	f.add(cmd, 1)
 	return cmd
 }
+
+// nowStamp names a run's default output directory.
+func nowStamp() string { return time.Now().UTC().Format("20060102-150405") }

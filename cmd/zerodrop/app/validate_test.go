@@ -71,11 +71,6 @@ func TestRunListsAFilesScenarios(t *testing.T) {
 	if len(lines) != 5 || lines[0] != "plain-app-prestop/rolling-update-v2/deployment\t"+example {
 		t.Fatalf("run -f --list:\n%s", out)
 	}
-	// the runner cannot run them yet: run -f says so rather than judge the fixture
-	_, _, err = run(t, "run", "-f", example)
-	if err == nil || isBadInput(err) || !strings.Contains(err.Error(), "cannot deploy a scenario file's own workload yet") {
-		t.Fatalf("run -f: %v", err)
-	}
 }
 
 func TestVersionNamesTheBuild(t *testing.T) {
@@ -126,12 +121,15 @@ func TestNoClusterSaysItsHintOnce(t *testing.T) {
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv("ZERODROP_MODE", "online")
 	t.Setenv("ZERODROP_STATE", t.TempDir())
-	_, _, err := run(t, "run", "--name", "nosuch", "--out", t.TempDir())
-	if !errors.Is(err, kind.ErrNoCluster) {
-		t.Fatalf("run on no cluster: %v", err)
-	}
-	msg := err.Error()
-	if msg != "run: kind: no such cluster: \"nosuch\": create it with `zerodrop up --name nosuch`" || strings.Count(msg, "create it") != 1 {
-		t.Fatalf("run on no cluster: %q", msg)
+	// the named sets, and a scenario file's scenarios: both go to the cluster
+	for _, args := range [][]string{{"run"}, {"run", "-f", example}, {"matrix"}} {
+		_, _, err := run(t, append(args, "--name", "nosuch", "--out", t.TempDir())...)
+		if !errors.Is(err, kind.ErrNoCluster) {
+			t.Fatalf("%v on no cluster: %v", args, err)
+		}
+		msg := err.Error()
+		if want := args[0] + ": kind: no such cluster: \"nosuch\": create it with `zerodrop up --name nosuch`"; msg != want || strings.Count(msg, "create it") != 1 {
+			t.Fatalf("%v on no cluster: %q, want %q", args, msg, want)
+		}
 	}
 }

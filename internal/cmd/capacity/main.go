@@ -94,7 +94,7 @@ func run(ctx context.Context, window time.Duration, perPath []string, cpuRate in
 	if err != nil {
 		return err
 	}
-	direct := rt.Entry
+	direct, nodeAddress := rt.Entry, rt.NodeAddress
 	loopback := map[suites.Path]string{}
 	for _, m := range c.Spec.PortMappings {
 		if p, err := suites.ParsePath(m.Name); err == nil {
@@ -114,9 +114,10 @@ func run(ctx context.Context, window time.Duration, perPath []string, cpuRate in
 				modes = entryModes
 			}
 			for _, mode := range modes {
-				rt.Entry = direct
+				rt.Entry, rt.NodeAddress = direct, nodeAddress
 				if mode == "loopback" {
-					rt.Entry = loopback
+					// the fixed node ports the 127.0.0.1 mappings forward
+					rt.Entry, rt.NodeAddress = loopback, ""
 				}
 				m, err := measure(ctx, rt, scenario([]suites.Path{path}, cpuRate), window)
 				if err != nil {
@@ -134,7 +135,7 @@ func run(ctx context.Context, window time.Duration, perPath []string, cpuRate in
 		fmt.Println("\nCPU columns: milliseconds of CPU per request (machine busy: every core's non-idle time, kernel networking included).")
 		fmt.Println()
 	}
-	rt.Entry = direct
+	rt.Entry, rt.NodeAddress = direct, nodeAddress
 	if len(curve) > 0 {
 		paths := make([]suites.Path, len(curve))
 		for i, p := range curve {
@@ -200,7 +201,7 @@ func measure(ctx context.Context, rt runner.Runtime, s suites.Scenario, window t
 		return nil, err
 	}
 	m.o = o
-	recs, err := records(filepath.Join(rt.OutDir, strings.ReplaceAll(s.ID(), "/", "_"), "records.jsonl"))
+	recs, err := records(filepath.Join(rt.OutDir, s.Dir(), "records.jsonl"))
 	if err != nil {
 		return nil, err
 	}

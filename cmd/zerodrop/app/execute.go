@@ -1,0 +1,177 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
+	"github.com/zerodrop/zerodrop/kind"
+	"github.com/zerodrop/zerodrop/outcome"
+	"github.com/zerodrop/zerodrop/reports"
+	"github.com/zerodrop/zerodrop/suites"
+	"github.com/zerodrop/zerodrop/suites/runner"
+)
+
+// execFlags are what `run` and `matrix` share: where the cluster and the
+// outputs are, how many trials and how many at once.
+type execFlags struct {
+	out, name, cacheDir, stateDir, sourceDir, baseline string
+	keep                                               bool
+	repeat, parallel                                   int
+}
+
+func (f *execFlags) add(cmd *cobra.Command, parallel int) {
+	cmd.Flags().StringVarP(&f.out, "out", "o", "", "directory for outcomes and reports (default out/<UTC time>)")
+	cmd.Flags().StringVar(&f.name, "name", kind.DefaultName, "the kind cluster to run on")
+	cmd.Flags().BoolVar(&f.keep, "keep-on-failure", false, "keep the namespace of a scenario whose verdict is not as expected")
+	cmd.Flags().IntVar(&f.repeat, "repeat", 1, "run every scenario this many times; cells whose trials disagree are flaky and fail")
+	cmd.Flags().IntVar(&f.parallel, "parallel", parallel, "scenarios at once, each in its own namespace (node-level disruptions always run alone)")
+	cmd.Flags().StringVar(&f.baseline, "baseline", "", "the outcomes of an earlier run: fail when a cell got worse")
+	cmd.Flags().StringVar(&f.sourceDir, "source-dir", "", "the zerodrop source tree the fixture images are built from (default: the one at or above the working directory)")
+	addDirFlags(cmd, &f.cacheDir, &f.stateDir)
+}
+
+// validate checks the flags before any cluster work.
+func (f *execFlags) validate(verb string) error {
+	if f.repeat < 1 || f.repeat > 100 {
+		return badInput(fmt.Errorf("%s: --repeat %d: use 1 to 100", verb, f.repeat))
+	}
+	if f.parallel < 1 || f.parallel > 16 {
+		return badInput(fmt.Errorf("%s: --parallel %d: use 1 to 16", verb, f.parallel))
+	}
+	if f.baseline != "" {
+		if _, err := outcome.LoadDirs(f.baseline); err != nil {
+			return badInput(fmt.Errorf("%s: --baseline: %w", verb, err))
+		}
+	}
+	if f.out == "" {
+		f.out = filepath.Join("out", nowStamp())
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return badInput(fmt.Errorf("%s: --out %s: %w", verb, f.out, err))
+	}
+	return nil
+}
+
+// execute runs the scenarios on the cluster, prints one line per scenario,
+// writes report.md, report.html and junit.xml, and returns an error unless
+// every cell is as expected (and none is flaky, or worse than the baseline).
+func execute(ctx context.Context, g *globals, verb string, f execFlags, scenarios []suites.Scenario) error {
+	log := g.logger()
+	in, err := inputs.Resolve(ctx, kind.Auto, f.cacheDir, f.stateDir).WithSource(f.sourceDir)
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w", verb, err))
+	}
+	spec := kind.Spec{Name: f.name, KubeconfigPath: in.Kubeconfig(f.name)}.Defaults()
+	c, err := kind.Attach(spec, log)
+	if errors.Is(err, kind.ErrNoCluster) {
+		return fmt.Errorf("%s: %w: create it with `zerodrop up --name %s`", verb, err, f.name)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", verb, err)
+	}
+	if err := c.WaitReady(ctx); err != nil {
+		return fmt.Errorf("%s: %w", verb, err)
+	}
+	rt, err := runner.Setup(ctx, runner.SetupOptions{Cluster: c, Mode: in.Mode, CacheDir: in.CacheDir, SourceDir: in.SourceDir, OutDir: f.out, Log: log}, scenarios)
+	if err != nil {
+		return fmt.Errorf("%s: %w", verb, err)
+	}
+	rt.KeepOnFailure = f.keep
+	var jobs []runner.Job
+	for trial := 1; trial <= f.repeat; trial++ {
+		for _, s := range scenarios {
+			if f.repeat > 1 {
+				s.Trial = trial
+			}
+			jobs = append(jobs, runner.Job{Scenario: s, NodeLevel: nodeLevel(s)})
+		}
+	}
+	fmt.Fprintf(g.stdout, "%d scenarios (%d trials each), up to %d at once; outcomes in %s\n", len(scenarios), f.repeat, f.parallel, f.out)
+	var mu sync.Mutex
+	var unexpected []string
+	rt.RunAll(ctx, jobs, f.parallel, func(j runner.Job, o *outcome.Outcome, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		id := j.Scenario.Dir()
+		switch {
+		case err != nil:
+			fmt.Fprintf(g.stdout, "ERROR  %s: %v\n", id, err)
+			unexpected = append(unexpected, id)
+		case !o.Verdict.AsExpected:
+			fmt.Fprintf(g.stdout, "NOT OK %s: %s, expected %s: %s\n", id, o.Verdict.Result, o.Verdict.Expected, o.Verdict.Reason)
+			unexpected = append(unexpected, id)
+		default:
+			fmt.Fprintf(g.stdout, "ok     %s: %s, expected %s\n", id, o.Verdict.Result, o.Verdict.Expected)
+		}
+	})
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: interrupted; the outcomes in %s of the scenarios that did not end are marked incomplete", verb, f.out)
+	}
+	outs, err := outcome.LoadDirs(f.out)
+	if err != nil {
+		return err
+	}
+	var changes []reports.Change
+	if f.baseline != "" {
+		base, err := outcome.LoadDirs(f.baseline)
+		if err != nil {
+			return err
+		}
+		changes = reports.Compare(base, outs)
+	}
+	if err := writeReports(f.out, verb, outs, changes); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "report: %s\n", filepath.Join(f.out, "report.md"))
+	var worse []string
+	for _, ch := range changes {
+		if ch.Worse {
+			worse = append(worse, ch.Scenario+": "+ch.What)
+		}
+	}
+	flaky := reports.Flaky(outs)
+	switch {
+	case len(unexpected) > 0:
+		return fmt.Errorf("%s: %d of %d scenarios not as expected: %s", verb, len(unexpected), len(jobs), strings.Join(unexpected, ", "))
+	case len(flaky) > 0:
+		return fmt.Errorf("%s: %d cells are flaky (their trials disagree): %s", verb, len(flaky), strings.Join(flaky, ", "))
+	case len(worse) > 0:
+		return fmt.Errorf("%s: worse than the baseline: %s", verb, strings.Join(worse, "; "))
+	}
+	return nil
+}
+
+// nodeLevel reports whether a scenario's disruption acts on a whole node.
+func nodeLevel(s suites.Scenario) bool {
+	switch s.Disruption.Name() {
+	case "drain-node", "stop-node":
+		return true
+	}
+	return false
+}
+
+// writeReports writes report.md, report.html and junit.xml.
+func writeReports(dir, suite string, outs []*outcome.Outcome, changes []reports.Change) error {
+	html, err := reports.HTML(outs, changes)
+	if err != nil {
+		return err
+	}
+	junit, err := reports.JUnit("zerodrop "+suite, outs)
+	if err != nil {
+		return err
+	}
+	for name, body := range map[string][]byte{"report.md": []byte(reports.MarkdownWithChanges(outs, changes)), "report.html": []byte(html), "junit.xml": junit} {
+		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+			return fmt.Errorf("%s: %w", suite, err)
+		}
+	}
+	return nil
+}
