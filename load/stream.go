@@ -446,6 +446,14 @@ func (s *Streams) warmth(pods []string) (string, bool) {
 	return strings.Join(state, "; "), warm
 }
 
+// has reports whether path is one of the load's stream paths.
+func (s *Streams) has(path string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.paths[path]
+	return ok
+}
+
 // Spread makes the sessions of a path hold at least one stream on every
 // pod of want, and returns the pods still not held when ctx ends: the
 // Service picks a pod when a connection is made, so a session on a pod
