@@ -45,6 +45,7 @@ type streamPath struct {
 	target StreamTarget
 	opener opener
 	seq    atomic.Uint64 // the next session's number
+	msgs   atomic.Int64  // messages received on every session so far
 	acc    *streamAcc    // under Streams.mu
 	// live are the open sessions that received a message, and the pod
 	// that sent it (under Streams.mu).
@@ -254,6 +255,7 @@ func (s *Streams) session(p *streamPath, slot int, lost time.Time) (Record, time
 			s.goLive(p, ss, rec.Pod)
 		}
 		info.Messages++
+		p.msgs.Add(1)
 		seqs.see(m.seq)
 	}
 	end := time.Now()
@@ -392,6 +394,17 @@ func (s *Streams) Live() map[string]map[string]int {
 			m[pod]++
 		}
 		out[path] = m
+	}
+	return out
+}
+
+// Messages returns, per path, the messages received so far on every
+// session, open or ended: the flow a progress report or a benchmark
+// follows while the sessions' records are still to come.
+func (s *Streams) Messages() map[string]int64 {
+	out := map[string]int64{}
+	for path, p := range s.paths { // fixed after StartStreams
+		out[path] = p.msgs.Load()
 	}
 	return out
 }

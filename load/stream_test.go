@@ -89,6 +89,9 @@ func TestStreamsPoliteDrainReconnectsWithoutFailure(t *testing.T) {
 			if p := res.Paths["svc"]; p.OK != 2*n || p.Pods["a"] != n || p.Pods["b"] != n || p.Last.Before(drainAt) || p.NewConns != 2*n {
 				t.Fatalf("path stats %+v", p)
 			}
+			if got := s.Messages()["svc"]; got != int64(st.Messages) || got < 2*n {
+				t.Fatalf("%d messages counted live, %d in the records", got, st.Messages)
+			}
 		})
 	}
 }
