@@ -287,12 +287,13 @@ func PowerOf(n int) Power {
 	return Power{InSpan: n, UpperBound: 1 - math.Pow(0.05, 1/float64(n))}
 }
 
-// InSpan counts, per path, the records started inside the span, and the
-// race-class failures among them.
+// InSpan counts, per path, the records judged inside the span (Record.At:
+// a request's start, a stream session's end), and the race-class failures
+// among them.
 func InSpan(records []Record, span Span) (sent, races map[string]int) {
 	sent, races = map[string]int{}, map[string]int{}
 	for _, r := range records {
-		if !span.Contains(r.Start) {
+		if !span.Contains(r.At()) {
 			continue
 		}
 		sent[r.Path]++

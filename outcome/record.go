@@ -38,6 +38,16 @@ type Record struct {
 // End is when the request finished.
 func (r Record) End() time.Time { return r.Start.Add(r.Latency) }
 
+// At is the moment a record is judged at: a request's start (it was sent
+// then), a stream session's end (how it ended is its outcome: a session
+// opened during the warm-up and cut by the disruption failed inside it).
+func (r Record) At() time.Time {
+	if r.Session != nil {
+		return r.End()
+	}
+	return r.Start
+}
+
 // Class is a request's outcome in the failure taxonomy.
 type Class string
 
