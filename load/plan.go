@@ -2,6 +2,10 @@
 // accounts for every request: each scheduled request gets exactly one Record
 // (streamed to disk as it arrives), failures are classified, and a run whose
 // generator could not keep the planned rate is marked invalid — never a pass.
+//
+// StartStreams holds long-lived SSE and WebSocket connections open instead,
+// with the same accounting: each session (one connection from open to end)
+// is one Record, judged by how it ended (see Streams).
 package load
 
 import (

@@ -18,26 +18,41 @@ import (
 // ClusterIP path) runs the same engine behind an HTTP API; the harness reaches
 // it through the API server's pod proxy:
 //
-//	POST /start   {"plan":..., "targets":[...]}   409 if a run exists
-//	POST /stop                                     ends scheduling
+//	POST /start   {"plan":..., "targets":[...], "streams":{"plan":..., "targets":[...]}}   409 if a run exists
+//	POST /stop                                     ends scheduling (and closes the streams)
 //	GET  /records?from=N                           JSON lines from record N on, following until the run ends
 //	GET  /result                                   the Result once done (202 while running)
-//	POST /spread  {"path":..., "pods":[...], "timeoutMs":N}   keep-alive pool onto every pod; {"missing":[...]}
+//	POST /spread  {"path":..., "pods":[...], "timeoutMs":N}   keep-alive pool, or stream sessions, onto every pod; {"missing":[...]}
+//	GET  /live                                     stream sessions open and receiving: {"path":{"pod":n}}
 //	GET  /healthz
 //
 // /records can be resumed at any offset, so a broken stream loses nothing.
+// One run may drive requests, streams, or both: the records of both go
+// through /records, the result merges them. A caller that sends no
+// "streams" gets exactly the request run it always did.
 
-// StartRequest is the body of POST /start.
+// StartRequest is the body of POST /start: the request load (Plan and
+// Targets, none for a stream-only run) and the stream load (Streams, nil
+// for none).
 type StartRequest struct {
-	Plan    Plan     `json:"plan"`
-	Targets []Target `json:"targets"`
+	Plan    Plan           `json:"plan"`
+	Targets []Target       `json:"targets"`
+	Streams *StreamRequest `json:"streams,omitempty"`
+}
+
+// StreamRequest is the stream load of a StartRequest.
+type StreamRequest struct {
+	Plan    StreamPlan     `json:"plan"`
+	Targets []StreamTarget `json:"targets"`
 }
 
 // Server runs loads for remote callers.
 type Server struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
-	load    *Load
+	running bool
+	load    *Load    // nil: the run drives no requests
+	streams *Streams // nil: the run holds no streams
 	lines   [][]byte // encoded records, in arrival order
 	done    bool
 	result  *Result
@@ -57,15 +72,21 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /start", s.start)
 	mux.HandleFunc("POST /stop", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		l := s.load
+		running, l, st := s.running, s.load, s.streams
 		s.mu.Unlock()
-		if l == nil {
+		if !running {
 			http.Error(w, "no run", http.StatusConflict)
 			return
 		}
-		l.Stop()
+		if l != nil {
+			l.Stop()
+		}
+		if st != nil {
+			st.Stop()
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("GET /live", s.live)
 	mux.HandleFunc("GET /records", s.records)
 	mux.HandleFunc("GET /result", s.resultHandler)
 	mux.HandleFunc("POST /spread", s.spread)
@@ -79,9 +100,13 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "start: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	if len(req.Targets) == 0 && req.Streams == nil {
+		http.Error(w, "start: give request targets, stream targets, or both", http.StatusBadRequest)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.load != nil {
+	if s.running {
 		http.Error(w, "a run exists; start a new load generator for another", http.StatusConflict)
 		return
 	}
@@ -96,20 +121,80 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		s.cond.Broadcast()
 		return nil
 	})
-	l, err := Start(context.Background(), req.Plan, req.Targets, sink)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	// both validated before either starts: a refused run starts nothing
+	var errs []error
+	if len(req.Targets) > 0 {
+		errs = append(errs, req.Plan.Defaults().Validate(req.Targets))
+	}
+	if req.Streams != nil {
+		errs = append(errs, req.Streams.Plan.Defaults().Validate(req.Streams.Targets))
+	}
+	if err := errors.Join(errs...); err != nil {
+		http.Error(w, "load: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	s.load = l
+	var l *Load
+	var st *Streams
+	var err error
+	if len(req.Targets) > 0 {
+		if l, err = Start(context.Background(), req.Plan, req.Targets, sink); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	if req.Streams != nil {
+		if st, err = StartStreams(context.Background(), req.Streams.Plan, req.Streams.Targets, sink); err != nil {
+			if l != nil {
+				l.Stop()
+			}
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	s.running, s.load, s.streams = true, l, st
 	go func() {
-		res, err := l.Wait()
+		res, err := waitBoth(l, st)
 		s.mu.Lock()
 		s.result, s.lastErr, s.done = res, err, true
 		s.mu.Unlock()
 		s.cond.Broadcast()
 	}()
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// waitBoth waits for the request load and the streams of a run (either
+// may be nil) and merges their results.
+func waitBoth(l *Load, st *Streams) (*Result, error) {
+	var parts []*Result
+	var errs []error
+	if l != nil {
+		res, err := l.Wait()
+		parts, errs = append(parts, res), append(errs, err)
+	}
+	if st != nil {
+		res, err := st.Wait()
+		parts, errs = append(parts, res), append(errs, err)
+	}
+	if len(parts) == 1 {
+		return parts[0], errs[0]
+	}
+	return Merge(parts...), errors.Join(errs...)
+}
+
+func (s *Server) live(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	running, st := s.running, s.streams
+	s.mu.Unlock()
+	if !running {
+		http.Error(w, "no run", http.StatusConflict)
+		return
+	}
+	live := map[string]map[string]int{}
+	if st != nil {
+		live = st.Live()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(live)
 }
 
 func (s *Server) records(w http.ResponseWriter, r *http.Request) {
@@ -166,15 +251,24 @@ func (s *Server) spread(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	l := s.load
+	running, l, st := s.running, s.load, s.streams
 	s.mu.Unlock()
-	if l == nil {
+	if !running {
 		http.Error(w, "no run", http.StatusConflict)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(req.TimeoutMs)*time.Millisecond)
 	defer cancel()
-	missing, err := l.Spread(ctx, req.Path, req.Pods)
+	var missing []string
+	var err error
+	switch {
+	case st != nil && st.has(req.Path):
+		missing, err = st.Spread(ctx, req.Path, req.Pods)
+	case l != nil:
+		missing, err = l.Spread(ctx, req.Path, req.Pods)
+	default:
+		err = fmt.Errorf("load: no path %q", req.Path)
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -187,7 +281,7 @@ func (s *Server) resultHandler(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
-	case s.load == nil:
+	case !s.running:
 		http.Error(w, "no run", http.StatusNotFound)
 	case !s.done:
 		w.WriteHeader(http.StatusAccepted)
@@ -207,10 +301,39 @@ type Remote struct {
 	Client *http.Client
 }
 
-// Start begins a run on the generator.
+// Start begins a run of requests on the generator.
 func (c Remote) Start(ctx context.Context, plan Plan, targets []Target) error {
-	body, _ := json.Marshal(StartRequest{Plan: plan, Targets: targets})
+	return c.StartRun(ctx, StartRequest{Plan: plan, Targets: targets})
+}
+
+// StartRun begins a run of requests, streams, or both on the generator.
+func (c Remote) StartRun(ctx context.Context, req StartRequest) error {
+	body, _ := json.Marshal(req)
 	return c.post(ctx, "/start", body)
+}
+
+// Live returns the generator's stream sessions open and receiving, per
+// path and pod (see Streams.Live): its streams are warm when every path
+// holds the plan's connections, on every pod.
+func (c Remote) Live(ctx context.Context) (map[string]map[string]int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+"/live", nil)
+	if err != nil {
+		return nil, fmt.Errorf("load: remote: %w", err)
+	}
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("load: remote /live: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, fmt.Errorf("load: remote /live: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	live := map[string]map[string]int{}
+	if err := json.NewDecoder(resp.Body).Decode(&live); err != nil {
+		return nil, fmt.Errorf("load: remote /live: %w", err)
+	}
+	return live, nil
 }
 
 // Spread makes the generator's keep-alive pool of a path hold a connection
@@ -357,7 +480,15 @@ func Merge(parts ...*Result) *Result {
 		if p.Ended.After(out.Ended) {
 			out.Ended = p.Ended
 		}
-		out.Plan = p.Plan
+		// a stream-only part keeps the request plan and adds its own
+		streams := out.Plan.Streams
+		if p.Plan.Rate > 0 || p.Plan.Streams == nil {
+			out.Plan = p.Plan
+		}
+		if p.Plan.Streams != nil {
+			streams = p.Plan.Streams
+		}
+		out.Plan.Streams = streams
 		out.Targets = append(out.Targets, p.Targets...)
 		for k, v := range p.Paths {
 			out.Paths[k] = v

@@ -81,12 +81,15 @@ type Stall struct {
 }
 
 // FindStalls lists, per path, the gaps longer than min between successful
-// completions inside [from, to] during which requests were sent.
+// completions inside [from, to] during which requests were sent. Stream
+// sessions are left out: a healthy stream completes nothing until it
+// closes, and its stalls are its reconnect latencies (StreamStats) and its
+// stall timeouts (class timeout).
 func FindStalls(records []Record, from, to time.Time, min time.Duration) []Stall {
 	ends := map[string][]time.Time{}
 	starts := map[string][]time.Time{}
 	for _, r := range records {
-		if r.Start.Before(from) || r.Start.After(to) {
+		if r.Session != nil || r.Start.Before(from) || r.Start.After(to) {
 			continue
 		}
 		starts[r.Path] = append(starts[r.Path], r.Start)
@@ -193,6 +196,9 @@ func (w podWindows) firstTermination() (time.Time, bool) {
 
 func (w podWindows) attribute(r Record) Attribution {
 	from, to := r.Start, r.End()
+	if r.Session != nil {
+		from = to // a session that ran for minutes failed when it ended
+	}
 	for _, win := range w.terminating {
 		if !to.Before(win[0]) && !from.After(win[1]) {
 			return AttrTerminating
@@ -287,12 +293,13 @@ func PowerOf(n int) Power {
 	return Power{InSpan: n, UpperBound: 1 - math.Pow(0.05, 1/float64(n))}
 }
 
-// InSpan counts, per path, the records started inside the span, and the
-// race-class failures among them.
+// InSpan counts, per path, the records judged inside the span (Record.At:
+// a request's start, a stream session's end), and the race-class failures
+// among them.
 func InSpan(records []Record, span Span) (sent, races map[string]int) {
 	sent, races = map[string]int{}, map[string]int{}
 	for _, r := range records {
-		if !span.Contains(r.Start) {
+		if !span.Contains(r.At()) {
 			continue
 		}
 		sent[r.Path]++

@@ -44,6 +44,22 @@ func TestAttribute(t *testing.T) {
 	if got[AttrTerminating] != 1 || got[AttrStarting] != 1 || got[AttrNone] != 2 {
 		t.Fatalf("attribution %v", got)
 	}
+	// a stream opened before the deletion: cut while web-a terminated, or
+	// long after it was gone (then the deletion explains nothing)
+	session := func(end time.Duration) Record {
+		return Record{Path: "sse", Start: t0, Latency: end, Class: StreamCut, Session: &Session{Kind: SSE, Messages: 100}}
+	}
+	got = Attribute([]Record{session(12 * time.Second), session(25 * time.Second)}, tl)["sse"]
+	if got[AttrTerminating] != 1 || got[AttrNone] != 1 {
+		t.Fatalf("stream attribution %v", got)
+	}
+}
+
+func TestFindStallsLeavesStreamsOut(t *testing.T) {
+	open := Record{Path: "sse", Start: t0, Latency: time.Minute, Class: OK, Session: &Session{Kind: SSE, Messages: 600}}
+	if got := FindStalls([]Record{open, open}, t0, t0.Add(time.Minute), time.Second); len(got) != 0 {
+		t.Fatalf("a stream open for a minute is no stall: %+v", got)
+	}
 }
 
 func TestMeasureSaturation(t *testing.T) {

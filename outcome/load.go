@@ -43,6 +43,9 @@ type Plan struct {
 	MaxWorkers     uint64        `json:"maxWorkers,omitempty"`
 	PodHeader      string        `json:"podHeader,omitempty"`
 	MinRateRatio   float64       `json:"minRateRatio,omitempty"`
+	// Streams is the plan of the stream paths (nil: none). Rate and the
+	// request fields above do not apply to them.
+	Streams *StreamPlan `json:"streams,omitempty"`
 }
 
 // Target is one traffic path.
@@ -57,9 +60,16 @@ type Target struct {
 	// ExpectStatus, when set, is the only status that counts as a success
 	// (otherwise any 2xx or 3xx).
 	ExpectStatus int `json:"expectStatus,omitempty"`
+	// Stream is the protocol of a stream path ("" for requests).
+	Stream StreamKind `json:"stream,omitempty"`
 }
 
-// PathStats are one path's totals and series.
+// PathStats are one path's totals and series. On a stream path every
+// session counts as one request: Scheduled are the sessions opened, Sent
+// those recorded, Pods the ok sessions per pod, Last the end of the last
+// session (so a path whose streams stayed open through a disruption counts
+// as loaded until they closed), and the series' latencies are the times to
+// the first message; Stream holds the rest.
 type PathStats struct {
 	Path string `json:"path"`
 	// Scheduled is how many requests the generator scheduled (its sequence
@@ -78,6 +88,8 @@ type PathStats struct {
 	Achieved  float64        `json:"achievedRate"`
 	MaxLag    time.Duration  `json:"maxLagNs"` // worst delay of a request behind its schedule
 	Series    []*Second      `json:"series"`
+	// Stream is set on a stream path.
+	Stream *StreamStats `json:"stream,omitempty"`
 }
 
 // Second is one second of one path's series.

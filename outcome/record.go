@@ -28,10 +28,25 @@ type Record struct {
 	Attempts int    `json:"attempts,omitempty"`
 	Retry    string `json:"retry,omitempty"`
 	Error    string `json:"error,omitempty"`
+	// Session is set on the record of a stream session (one long-lived
+	// connection from open to end, see Session): Start is then when the
+	// connection was begun, Latency how long the session lasted, Code the
+	// handshake's status and Pod the one that sent the first message.
+	Session *Session `json:"session,omitempty"`
 }
 
 // End is when the request finished.
 func (r Record) End() time.Time { return r.Start.Add(r.Latency) }
+
+// At is the moment a record is judged at: a request's start (it was sent
+// then), a stream session's end (how it ended is its outcome: a session
+// opened during the warm-up and cut by the disruption failed inside it).
+func (r Record) At() time.Time {
+	if r.Session != nil {
+		return r.End()
+	}
+	return r.Start
+}
 
 // Class is a request's outcome in the failure taxonomy.
 type Class string
@@ -57,14 +72,23 @@ const (
 	// not idempotent, fails there, so a strict verdict counts it.
 	RetriedNoAnswer  Class = "retried-no-answer"
 	RetriedUnwritten Class = "retried-unwritten"
+	// A stream session that ended without the server's polite close (the
+	// SSE close event, a WebSocket close frame 1000 or 1001): EOF, a reset,
+	// a cut chunked body. The client loses its stream with no warning, as
+	// when the process serving it dies.
+	StreamCut Class = "stream-cut"
+	// A stream session that missed messages: a message's sequence number
+	// skipped some (or went back), or the close event says more were sent
+	// than arrived.
+	StreamGap Class = "stream-gap"
 )
 
 // Classes lists the failure classes in report order.
-var Classes = []Class{Refused, Reset, EOF, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504, HTTP5xx, HTTP4xx, UnexpectedStatus, OtherFail}
+var Classes = []Class{Refused, Reset, EOF, StreamCut, StreamGap, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504, HTTP5xx, HTTP4xx, UnexpectedStatus, OtherFail}
 
 // RaceClasses are the classes an endpoint or shutdown race produces: what a
 // negative control must show to prove the instrument sees the race.
-var RaceClasses = []Class{Refused, Reset, EOF, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504}
+var RaceClasses = []Class{Refused, Reset, EOF, StreamCut, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504}
 
 // IsRace reports whether the class is one a shutdown race produces.
 func (c Class) IsRace() bool {

@@ -21,11 +21,12 @@ type WindowPath struct {
 	Failed map[Class]int `json:"failed,omitempty"`
 }
 
-// MeasureWindow counts the records that started at or after from.
+// MeasureWindow counts the records judged at (Record.At: a request's
+// start, a stream session's end) or after from.
 func MeasureWindow(records []Record, from time.Time) Window {
 	w := Window{From: from, Paths: map[string]*WindowPath{}}
 	for _, r := range records {
-		if r.Start.Before(from) {
+		if r.At().Before(from) {
 			if r.Class.Failed() {
 				w.Warmup++
 			}

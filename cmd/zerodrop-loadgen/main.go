@@ -1,5 +1,7 @@
 // Command zerodrop-loadgen runs zerodrop's load engine inside the cluster
-// (for the ClusterIP path) and serves the in-cluster protocol of package load:
+// (for the ClusterIP path) — constant-rate requests, long-lived SSE and
+// WebSocket streams, or both in one run — and serves the in-cluster
+// protocol of package load:
 // the harness starts and stops runs and streams the records back through the
 // API server's pod proxy. Kind nodes share the host clock, so the records'
 // times line up with the harness's.

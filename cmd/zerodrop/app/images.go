@@ -7,6 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/zerodrop/zerodrop/kind/addons/kruise"
+	"github.com/zerodrop/zerodrop/kind/addons/traefik"
+
 	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
 	"github.com/zerodrop/zerodrop/kind"
 
@@ -50,6 +53,7 @@ func newEngineCmd(g *globals) *cobra.Command {
 func newImagesCmd(g *globals) *cobra.Command {
 	var ef engineFlags
 	var o factory.Options
+	var addons bool
 	cmd := &cobra.Command{
 		Use:   "images",
 		Short: "Build every image an air-gapped kind cluster needs, from Go modules and Debian packages (cached)",
@@ -72,12 +76,23 @@ func newImagesCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if addons {
+				// the addons' controllers, built here too, so that no test or
+				// scenario builds one within its own timeout
+				if _, err := traefik.BuildTraefikImage(cmd.Context(), in.CacheDir, o.Log); err != nil {
+					return err
+				}
+				if _, err := kruise.BuildImage(cmd.Context(), in.CacheDir, o.Log); err != nil {
+					return err
+				}
+			}
 			enc := json.NewEncoder(g.stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(res)
 		},
 	}
 	ef.add(cmd)
+	cmd.Flags().BoolVar(&addons, "addons", true, "also build the addons' controllers (Traefik, OpenKruise's manager) from their modules")
 	cmd.Flags().StringVar(&o.CacheDir, "cache-dir", "", "where builds are cached (default $ZERODROP_CACHE, else ~/.cache/zerodrop)")
 	cmd.Flags().StringVar(&o.SourceDir, "source-dir", "", "the zerodrop source tree (default: the working directory)")
 	cmd.Flags().StringVar(&o.Mirror, "debian-mirror", "", "Debian mirror for debootstrap (default: the host's apt source)")

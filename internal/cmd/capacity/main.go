@@ -43,6 +43,8 @@ var groups = []procstat.Group{
 	procstat.Comm("fixture pods", "zerodrop-fixtu"),
 	procstat.Comm("loadgen pod", "zerodrop-loadge"),
 	procstat.Comm("coredns", "coredns"),
+	procstat.Comm("kube-apiserver", "kube-apiserver"),
+	procstat.Comm("kube-proxy", "kube-proxy"),
 }
 
 func main() {
