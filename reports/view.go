@@ -178,7 +178,7 @@ func newView(outs []*outcome.Outcome) view {
 		}
 	}
 	flaky := 0
-	for _, c := range []outcome.Client{outcome.NewConnections, outcome.KeepAlive} {
+	for _, c := range outcome.Clients {
 		if g := grids[c]; g != nil {
 			sort.Strings(g.Cols)
 			for _, refs := range g.Cells {
@@ -235,7 +235,7 @@ func profileSummaries(grids []grid) []string {
 	var out []string
 	for _, row := range order {
 		var parts []string
-		for _, c := range []outcome.Client{outcome.NewConnections, outcome.KeepAlive} {
+		for _, c := range outcome.Clients {
 			if n := per[row][c]; n != nil {
 				parts = append(parts, fmt.Sprintf("%d of %d with %s clients", n.pass, n.all, c))
 			}
