@@ -14,15 +14,22 @@ type Client string
 const (
 	NewConnections Client = "new-connection"
 	KeepAlive      Client = "keep-alive"
+	// Streams are long-lived connections (server-sent events, WebSockets):
+	// a cut is a failure, a polite close followed by a reconnect is not.
+	Streams Client = "stream"
 )
 
-// keepAliveSuffix marks a keep-alive path ("nodeport+ka").
-const keepAliveSuffix = "+ka"
+// Clients lists the clients in report order.
+var Clients = []Client{NewConnections, KeepAlive, Streams}
 
-// ClientOf is the client of a path, by its name.
+// ClientOf is the client of a path, by its name ("nodeport+ka",
+// "nodeport+sse", "nodeport+ws").
 func ClientOf(path string) Client {
-	if strings.HasSuffix(path, keepAliveSuffix) {
+	switch {
+	case strings.HasSuffix(path, "+ka"):
 		return KeepAlive
+	case strings.HasSuffix(path, "+sse"), strings.HasSuffix(path, "+ws"):
+		return Streams
 	}
 	return NewConnections
 }
@@ -56,7 +63,7 @@ func JudgeCells(e Evidence, exp Expectations) ([]Cell, Verdict) {
 		byClient[ClientOf(p)] = append(byClient[ClientOf(p)], p)
 	}
 	var cells []Cell
-	for _, c := range []Client{NewConnections, KeepAlive} {
+	for _, c := range Clients {
 		paths := byClient[c]
 		if len(paths) == 0 {
 			continue

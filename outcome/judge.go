@@ -225,9 +225,28 @@ func total(m map[string]int) (n int) {
 	return n
 }
 
+// Answers counts, per path, the records the app answered — a request
+// whose final try got a status, a stream session whose handshake succeeded
+// — and, among them, the requests Go's transport had to send twice.
+func Answers(records []Record) (answered, retried map[string]int) {
+	answered, retried = map[string]int{}, map[string]int{}
+	for _, r := range records {
+		if r.Code >= 200 && r.Code < 400 {
+			answered[r.Path]++
+		}
+		if r.Class == RetriedNoAnswer || r.Class == RetriedUnwritten {
+			retried[r.Path]++
+		}
+	}
+	return answered, retried
+}
+
 // CrossCheck compares the app's own counts (reports of exited pods and live
-// ones) with the load's successes per path.
-func CrossCheck(perPod map[string]map[string]int64, missing []string, r *LoadResult) ServerCounts {
+// ones) with the answers the load got, per path (see Answers). A request Go
+// retried counts once when the app's count equals the answers: its first
+// try never reached the app, so it was safe to retry; more counted than
+// answered means answers were lost on the way back.
+func CrossCheck(perPod map[string]map[string]int64, missing []string, answered, retried map[string]int) ServerCounts {
 	sc := ServerCounts{PerPod: perPod, Total: map[string]int64{}}
 	for _, counts := range perPod {
 		for path, n := range counts {
@@ -242,19 +261,15 @@ func CrossCheck(perPod map[string]map[string]int64, missing []string, r *LoadRes
 	sc.Complete = true
 	sc.Disagree = map[string]string{}
 	var diffs []string
-	for _, path := range sortedPaths(r.Paths) {
-		s := r.Paths[path]
-		// a request Go's transport retried was answered, on its second try:
-		// the app served it once if its first try never reached it
-		retried := s.Failed[RetriedNoAnswer] + s.Failed[RetriedUnwritten]
-		answered := int64(s.OK + retried)
-		switch got := sc.Total[path]; {
-		case got == answered && retried > 0:
-			sc.Retries = append(sc.Retries, fmt.Sprintf("%s: the app served each of the %d retried requests once: their first tries never reached it", path, retried))
-		case got > answered:
-			sc.Disagree[path] = fmt.Sprintf("server counted %d, load saw %d answers: %d served requests whose answers never arrived", got, answered, got-answered)
-		case got < answered:
-			sc.Disagree[path] = fmt.Sprintf("server counted %d, load saw %d answers", got, answered)
+	for _, path := range sortedKeys(answered) {
+		got, want := sc.Total[path], int64(answered[path])
+		switch {
+		case got == want && retried[path] > 0:
+			sc.Retries = append(sc.Retries, fmt.Sprintf("%s: the app served each of the %d retried requests once: their first tries never reached it", path, retried[path]))
+		case got > want:
+			sc.Disagree[path] = fmt.Sprintf("server counted %d, load saw %d answers: %d served requests whose answers never arrived", got, want, got-want)
+		case got < want:
+			sc.Disagree[path] = fmt.Sprintf("server counted %d, load saw %d answers", got, want)
 		}
 		if d, ok := sc.Disagree[path]; ok {
 			diffs = append(diffs, path+": "+d)

@@ -104,30 +104,33 @@ func TestJudge(t *testing.T) {
 }
 
 func TestCrossCheck(t *testing.T) {
-	r := result(10, 0)
-	sc := CrossCheck(map[string]map[string]int64{"a": {"nodeport": 6}, "b": {"nodeport": 4}}, nil, r)
+	answered := map[string]int{"nodeport": 10}
+	sc := CrossCheck(map[string]map[string]int64{"a": {"nodeport": 6}, "b": {"nodeport": 4}}, nil, answered, nil)
 	if !sc.Verified || !sc.Complete || sc.Total["nodeport"] != 10 {
 		t.Fatalf("%+v", sc)
 	}
-	sc = CrossCheck(map[string]map[string]int64{"a": {"nodeport": 6}}, nil, r)
+	sc = CrossCheck(map[string]map[string]int64{"a": {"nodeport": 6}}, nil, answered, nil)
 	if sc.Verified || !strings.Contains(sc.Note, "server counted 6, load saw 10 answers") {
 		t.Fatalf("%+v", sc)
 	}
-	sc = CrossCheck(map[string]map[string]int64{"a": {"nodeport": 6}}, []string{"b"}, r)
+	sc = CrossCheck(map[string]map[string]int64{"a": {"nodeport": 6}}, []string{"b"}, answered, nil)
 	if sc.Verified || sc.Complete || !strings.Contains(sc.Note, "no count from b") {
 		t.Fatalf("%+v", sc)
 	}
 }
 
 func TestCrossCheckCountsRetriedRequestsOnce(t *testing.T) {
-	r := result(100, 3)
-	ps := r.Paths["nodeport"]
-	ps.Failed = map[Class]int{RetriedNoAnswer: 3}
-	sc := CrossCheck(map[string]map[string]int64{"a": {"nodeport": 100}}, nil, r)
+	recs := []Record{{Path: "nodeport", Code: 200, Class: OK}, {Path: "nodeport", Code: 200, Class: RetriedNoAnswer},
+		{Path: "nodeport", Code: 0, Class: Refused}, {Path: "nodeport+sse", Code: 200, Class: StreamCut}}
+	answered, retried := Answers(recs)
+	if answered["nodeport"] != 2 || retried["nodeport"] != 1 || answered["nodeport+sse"] != 1 {
+		t.Fatalf("answered %v retried %v", answered, retried)
+	}
+	sc := CrossCheck(map[string]map[string]int64{"a": {"nodeport": 2, "nodeport+sse": 1}}, nil, answered, retried)
 	if !sc.Verified || len(sc.Retries) != 1 || !strings.Contains(sc.Retries[0], "their first tries never reached it") {
 		t.Fatalf("%+v", sc)
 	}
-	sc = CrossCheck(map[string]map[string]int64{"a": {"nodeport": 102}}, nil, r)
+	sc = CrossCheck(map[string]map[string]int64{"a": {"nodeport": 4, "nodeport+sse": 1}}, nil, answered, retried)
 	if sc.Verified || !strings.Contains(sc.Note, "2 served requests whose answers never arrived") {
 		t.Fatalf("%+v", sc)
 	}

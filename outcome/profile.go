@@ -24,6 +24,8 @@ type Profile struct {
 	Expect      Expectation   `json:"expect"`
 	// ExpectKeepAlive is the expectation for keep-alive clients ("": Expect).
 	ExpectKeepAlive Expectation `json:"expectKeepAlive,omitempty"`
+	// ExpectStreams is the expectation for long-lived streams ("": Expect).
+	ExpectStreams Expectation `json:"expectStreams,omitempty"`
 }
 
 // Readiness is the readiness probe on the app.

@@ -178,7 +178,7 @@ func newView(outs []*outcome.Outcome) view {
 		}
 	}
 	flaky := 0
-	for _, c := range []outcome.Client{outcome.NewConnections, outcome.KeepAlive} {
+	for _, c := range outcome.Clients {
 		if g := grids[c]; g != nil {
 			sort.Strings(g.Cols)
 			for _, refs := range g.Cells {
@@ -235,7 +235,7 @@ func profileSummaries(grids []grid) []string {
 	var out []string
 	for _, row := range order {
 		var parts []string
-		for _, c := range []outcome.Client{outcome.NewConnections, outcome.KeepAlive} {
+		for _, c := range outcome.Clients {
 			if n := per[row][c]; n != nil {
 				parts = append(parts, fmt.Sprintf("%d of %d with %s clients", n.pass, n.all, c))
 			}
@@ -359,7 +359,14 @@ func details(o *outcome.Outcome) []string {
 		out = append(out, line)
 	}
 	if o.Load != nil {
-		line := fmt.Sprintf("load: %d rps per path, %d requests from %s to %s", o.Load.Plan.Rate, o.Load.Sent(), o.Load.Started.Format("15:04:05"), o.Load.Ended.Format("15:04:05"))
+		var what []string
+		if o.Load.Plan.Rate > 0 {
+			what = append(what, fmt.Sprintf("%d rps per request path", o.Load.Plan.Rate))
+		}
+		if sp := o.Load.Plan.Streams; sp != nil {
+			what = append(what, fmt.Sprintf("%d open streams per stream path", sp.Conns))
+		}
+		line := fmt.Sprintf("load: %s, %d requests and stream sessions from %s to %s", strings.Join(what, ", "), o.Load.Sent(), o.Load.Started.Format("15:04:05"), o.Load.Ended.Format("15:04:05"))
 		if n := total(o.InSpan); n > 0 {
 			line += fmt.Sprintf("; %d inside the disruption, so zero failures would bound the failure rate below %.2g%% (95%%)", n, outcome.PowerOf(n).UpperBound*100)
 		}

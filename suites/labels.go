@@ -13,11 +13,12 @@ const (
 	Ingress     Label = "ingress"     // the same scenarios through the Ingress and Gateway API paths as well
 	Disruptions Label = "disruptions" // further disruptions: undo, pause, partitions, SIGKILL, a lost node
 	OpenKruise  Label = "openkruise"  // OpenKruise CloneSets (installs OpenKruise on first use)
+	Streams     Label = "streams"     // long-lived connections: server-sent events and WebSockets
 	Cluster     Label = "cluster"     // needs a cluster
 )
 
 // labels lists the set labels in help order.
-var labels = []Label{Gating, Control, Ingress, Disruptions, OpenKruise, Matrix, Cluster}
+var labels = []Label{Gating, Control, Ingress, Disruptions, OpenKruise, Streams, Matrix, Cluster}
 
 // LabelNames lists the labels scenarios carry, for messages.
 func LabelNames() []string {

@@ -88,5 +88,21 @@ func GatingSuite() []Entry {
 	toDelete := scenario(fixtures.PreStopAndDrain, chaos.CloneSetDeletePods{Count: 1}, "", base...)
 	toDelete.Workload = workload.CloneSet
 	out = append(out, Entry{inPlace, []Label{Disruptions, OpenKruise}}, Entry{toDelete, []Label{Disruptions, OpenKruise}})
-	return out
+	return append(out, StreamsSet()...)
+}
+
+// StreamsSet judges long-lived connections — server-sent events and
+// WebSockets, from the host and inside the cluster — through a rolling
+// update: the naive app cuts them when it exits; the recommended one ends
+// them politely at the start of its drain, and clients reconnect elsewhere.
+func StreamsSet() []Entry {
+	var paths []Path
+	for _, p := range []Path{PathNodePort, PathClusterIP} {
+		paths = append(paths, p.WithStreams()...)
+	}
+	good := scenario(fixtures.PreStopAndDrain, chaos.RollingUpdate{Version: "v2"}, "", paths...)
+	good.Variant = "streams"
+	bad := scenario(fixtures.Naive, chaos.RollingUpdate{Version: "v2"}, "", paths...)
+	bad.Variant = "streams"
+	return []Entry{{good, []Label{Streams}}, {bad, []Label{Streams, Control}}}
 }

@@ -63,7 +63,7 @@ func (s Scenario) Expectation() outcome.Expectation {
 func (s Scenario) Expectations() outcome.Expectations {
 	if s.Expect != "" {
 		x := outcome.Expected{Expect: s.Expect, Why: s.Why}
-		return outcome.Expectations{outcome.NewConnections: x, outcome.KeepAlive: x}
+		return outcome.Expectations{outcome.NewConnections: x, outcome.KeepAlive: x, outcome.Streams: x}
 	}
 	return s.Profile.Expectations()
 }
@@ -127,14 +127,39 @@ const (
 // Paths lists every path, in report order, without the keep-alive variants.
 var Paths = []Path{PathNodePort, PathClusterIP, PathHeadless, PathIngress, PathGateway}
 
-// keepAliveSuffix marks the keep-alive client on a path.
-const keepAliveSuffix = "+ka"
+// The client suffixes: a keep-alive pool, long-lived server-sent event
+// streams, WebSockets.
+const (
+	keepAliveSuffix = "+ka"
+	sseSuffix       = "+sse"
+	wsSuffix        = "+ws"
+)
 
 // KeepAlive reports whether the path's client keeps connections alive.
 func (p Path) KeepAlive() bool { return strings.HasSuffix(string(p), keepAliveSuffix) }
 
+// Stream is the stream protocol of a stream path ("" for requests).
+func (p Path) Stream() outcome.StreamKind {
+	switch {
+	case strings.HasSuffix(string(p), sseSuffix):
+		return outcome.SSE
+	case strings.HasSuffix(string(p), wsSuffix):
+		return outcome.WebSocket
+	}
+	return ""
+}
+
 // Base is the path without its client.
-func (p Path) Base() Path { return Path(strings.TrimSuffix(string(p), keepAliveSuffix)) }
+func (p Path) Base() Path {
+	s := string(p)
+	for _, suf := range []string{keepAliveSuffix, sseSuffix, wsSuffix} {
+		s = strings.TrimSuffix(s, suf)
+	}
+	return Path(s)
+}
+
+// WithStreams is the same path with streams of both kinds.
+func (p Path) WithStreams() []Path { return []Path{p.Base() + sseSuffix, p.Base() + wsSuffix} }
 
 // WithKeepAlive is the same path with a keep-alive client.
 func (p Path) WithKeepAlive() Path { return p.Base() + keepAliveSuffix }
@@ -155,7 +180,7 @@ func ParsePath(s string) (Path, error) {
 	for i, b := range Paths {
 		names[i] = string(b)
 	}
-	return "", fmt.Errorf("path %q: use one of %s, each optionally with %s for a keep-alive client", s, strings.Join(names, ", "), keepAliveSuffix)
+	return "", fmt.Errorf("path %q: use one of %s, each optionally with %s for a keep-alive client, %s or %s for streams", s, strings.Join(names, ", "), keepAliveSuffix, sseSuffix, wsSuffix)
 }
 
 // WithKeepAliveToo returns the paths and, after each, its keep-alive variant.

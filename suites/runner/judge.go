@@ -42,7 +42,8 @@ func (judgePhase) Execute(ctx context.Context, st *State) error {
 		Span: st.span, Unreached: st.unreached, FinalVersionShare: -1, NewVersion: st.sc.NewVersion}
 	ev.Reconciliation = reconcile(st, records)
 	if perPod != nil || missing != nil {
-		ev.Server = outcome.CrossCheck(perPod, missing, st.result)
+		answered, retried := outcome.Answers(records)
+		ev.Server = outcome.CrossCheck(perPod, missing, answered, retried)
 	}
 	if st.disruptionErr != nil {
 		ev.DisruptionError = st.disruptionErr.Error()

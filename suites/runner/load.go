@@ -19,44 +19,35 @@ import (
 type loadPhase struct{}
 
 func (loadPhase) Execute(ctx context.Context, st *State) error {
-	rt, s := st.rt, st.sc
+	s := st.sc
 	st.plan = boundedPlan(s)
-	var host, inCluster []load.Target
+	st.streamPlan = streamPlan(s)
+	var host, inCluster targets
 	for _, p := range s.Paths {
-		t := load.Target{Path: string(p), KeepAlive: p.KeepAlive()}
+		base, host1, err := st.entry(p)
+		if err != nil {
+			return err
+		}
+		side := &host
+		if p.InCluster() {
+			side = &inCluster
+		}
+		if kind := p.Stream(); kind != "" {
+			endpoint := "/stream"
+			if kind == outcome.WebSocket {
+				endpoint = "/ws"
+			}
+			side.streams = append(side.streams, load.StreamTarget{Path: string(p), URL: base + endpoint, Host: host1, Kind: kind})
+			continue
+		}
+		t := load.Target{Path: string(p), URL: base + st.httpPath(), Host: host1, KeepAlive: p.KeepAlive()}
 		if s.App != nil {
 			t.ExpectStatus = s.App.ExpectStatus
 		}
 		if t.KeepAlive {
 			t.Pool = poolSize(s)
 		}
-		switch b := p.Base(); {
-		case b == suites.PathClusterIP:
-			// a fully qualified name (the trailing dot): one DNS query per
-			// new connection, not one per search domain (ndots 5)
-			t.URL = fmt.Sprintf("http://%s.%s.svc.cluster.local.:%d%s", st.ref.Service, st.ns, st.ref.Port, st.httpPath())
-		case b == suites.PathHeadless:
-			// Go's resolver keeps no cache: the name is resolved at every
-			// new connection, and the dialer tries the addresses CoreDNS
-			// returns (shuffled by its loadbalance plugin) in order
-			t.URL = fmt.Sprintf("http://%s.%s.svc.cluster.local.:%d%s", fixtures.HeadlessService(st.accessName), st.ns, st.podPort, st.httpPath())
-		case b == suites.PathNodePort && st.nodePort != "":
-			t.URL = st.nodePort + st.httpPath()
-		default:
-			base, ok := rt.Entry[b]
-			if !ok {
-				return fmt.Errorf("runner: path %q has no entry point on this cluster", p)
-			}
-			t.URL = base + st.httpPath()
-			if b == suites.PathIngress || b == suites.PathGateway {
-				t.Host = st.routeHost
-			}
-		}
-		if p.InCluster() {
-			inCluster = append(inCluster, t)
-		} else {
-			host = append(host, t)
-		}
+		side.requests = append(side.requests, t)
 	}
 	sink, err := load.CreateJSONL(filepath.Join(st.dir, recordsFile))
 	if err != nil {
@@ -71,24 +62,70 @@ func (loadPhase) Execute(ctx context.Context, st *State) error {
 		}
 		return sink.Write(r)
 	}))
-	if len(inCluster) > 0 {
+	if !inCluster.empty() {
 		r, err := startRemote(ctx, st, inCluster)
 		if err != nil {
 			return err
 		}
 		st.remote = r
-		st.started = true
 	}
-	if len(host) > 0 {
-		l, err := load.Start(ctx, st.plan, host, st.tracker)
+	if len(host.requests) > 0 {
+		l, err := load.Start(ctx, st.plan, host.requests, st.tracker)
 		if err != nil {
 			return err
 		}
 		st.host = l
-		st.started = true
+	}
+	if len(host.streams) > 0 {
+		ss, err := load.StartStreams(ctx, st.streamPlan, host.streams, st.tracker)
+		if err != nil {
+			return err
+		}
+		st.hostStreams = ss
 	}
 	st.note("load_start", fmt.Sprintf("%d rps per path, paths %v", s.Plan.Rate, s.Paths))
 	return nil
+}
+
+// targets are one side's request and stream targets.
+type targets struct {
+	requests []load.Target
+	streams  []load.StreamTarget
+}
+
+func (t targets) empty() bool { return len(t.requests) == 0 && len(t.streams) == 0 }
+
+// entry is the base URL (no trailing slash) and Host header of a path.
+func (st *State) entry(p suites.Path) (string, string, error) {
+	switch b := p.Base(); {
+	case b == suites.PathClusterIP:
+		// a fully qualified name (the trailing dot): one DNS query per
+		// new connection, not one per search domain (ndots 5)
+		return fmt.Sprintf("http://%s.%s.svc.cluster.local.:%d", st.ref.Service, st.ns, st.ref.Port), "", nil
+	case b == suites.PathHeadless:
+		// Go's resolver keeps no cache: the name is resolved at every new
+		// connection, and the dialer tries the addresses CoreDNS returns
+		// (shuffled by its loadbalance plugin) in order
+		return fmt.Sprintf("http://%s.%s.svc.cluster.local.:%d", fixtures.HeadlessService(st.accessName), st.ns, st.podPort), "", nil
+	case b == suites.PathNodePort && st.nodePort != "":
+		return st.nodePort, "", nil
+	default:
+		base, ok := st.rt.Entry[b]
+		if !ok {
+			return "", "", fmt.Errorf("runner: path %q has no entry point on this cluster", p)
+		}
+		if b == suites.PathIngress || b == suites.PathGateway {
+			return base, st.routeHost, nil
+		}
+		return base, "", nil
+	}
+}
+
+// streamPlan is the scenario's stream load: two open streams per replica
+// on each stream path, a message every 100 ms, bounded like the requests.
+func streamPlan(s suites.Scenario) load.StreamPlan {
+	return load.StreamPlan{Conns: max(4, 2*int(s.Profile.Replicas)), Interval: 100 * time.Millisecond,
+		MaxDuration: boundedPlan(s).MaxDuration}
 }
 
 // Load bounds: the warm-up, the disruption's own timeout, the finish

@@ -63,7 +63,7 @@ func loadgenPod(ns, image string) *corev1.Pod {
 // startRemote runs the in-cluster generator, waits until it answers through
 // the API server's pod proxy, starts the load on the in-cluster targets and
 // follows its records into the tracker.
-func startRemote(ctx context.Context, st *State, targets []load.Target) (*remoteLoad, error) {
+func startRemote(ctx context.Context, st *State, t targets) (*remoteLoad, error) {
 	rt := st.rt
 	if rt.Images.Loadgen == "" || rt.RESTConfig == nil {
 		return nil, fmt.Errorf("runner: in-cluster paths need the load generator image and a REST config")
@@ -83,7 +83,11 @@ func startRemote(ctx context.Context, st *State, targets []load.Target) (*remote
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	r := &load.Remote{Base: strings.TrimSuffix(rt.RESTConfig.Host, "/") + "/api/v1/namespaces/" + st.ns + "/pods/loadgen:8081/proxy", Client: hc}
-	if err := r.Start(ctx, st.plan, targets); err != nil {
+	req := load.StartRequest{Plan: st.plan, Targets: t.requests}
+	if len(t.streams) > 0 {
+		req.Streams = &load.StreamRequest{Plan: st.streamPlan, Targets: t.streams}
+	}
+	if err := r.StartRun(ctx, req); err != nil {
 		return nil, err
 	}
 	rl := &remoteLoad{client: r, followed: make(chan followResult, 1)}

@@ -36,14 +36,15 @@ type State struct {
 	timelineFile *os.File
 	stopTimeline func()
 	// load
-	plan     load.Plan
+	plan        load.Plan
+	streamPlan  load.StreamPlan
+	hostStreams *load.Streams
 	sink     *load.JSONLSink
 	tracker  *load.Tracker
 	failMu   sync.Mutex
 	failures []outcome.Record
 	host     *load.Load
 	remote   *remoteLoad
-	started  bool
 	// warm
 	warmAt    time.Time
 	unreached []string

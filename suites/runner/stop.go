@@ -20,7 +20,17 @@ func (stopPhase) Execute(ctx context.Context, st *State) error {
 	var errs []error
 	if st.host != nil {
 		st.host.Stop()
+	}
+	if st.hostStreams != nil {
+		st.hostStreams.Stop()
+	}
+	if st.host != nil {
 		res, err := st.host.Wait()
+		parts = append(parts, res)
+		errs = append(errs, err)
+	}
+	if st.hostStreams != nil {
+		res, err := st.hostStreams.Wait()
 		parts = append(parts, res)
 		errs = append(errs, err)
 	}

@@ -2,73 +2,136 @@ package runner
 
 import (
 	"context"
+	"fmt"
+	"sort"
+	"strings"
 	"time"
-
-	"github.com/zerodrop/zerodrop/suites"
 
 	"github.com/zerodrop/zerodrop/observe"
 	"github.com/zerodrop/zerodrop/outcome"
+	"github.com/zerodrop/zerodrop/suites"
 )
 
 // warmPhase waits until the load is clean on every path and has reached
-// every pod: the point from which the verdict judges. Pods it never reached
+// every pod: the point from which the verdict judges. Keep-alive pools and
+// streams are first spread over every Ready pod. Pods a path never reached
 // make the scenario invalid, not an error.
 type warmPhase struct{}
 
 func (warmPhase) Execute(ctx context.Context, st *State) error {
 	wctx, cancel := context.WithTimeout(ctx, warmTimeout)
 	defer cancel()
-	if err := spread(wctx, st); err != nil {
-		return err
-	}
-	unreached, err := observe.WaitWarm(wctx, st.tracker, st.rt.Client, st.ref, st.sc.PathNames(), 50)
+	pods, err := observe.ReadyPods(wctx, st.rt.Client, st.ref)
 	if err != nil {
 		return err
 	}
+	var requests, streams []string
+	for _, p := range st.sc.Paths {
+		if p.Stream() != "" {
+			streams = append(streams, string(p))
+		} else {
+			requests = append(requests, string(p))
+		}
+	}
+	budget := time.Until(deadline(wctx)) / 2
+	var unreached []string
+	for _, p := range st.sc.Paths {
+		if !p.KeepAlive() && p.Stream() == "" {
+			continue
+		}
+		missing, err := spreadPath(wctx, st, p, pods, budget/time.Duration(len(st.sc.Paths)))
+		if err != nil {
+			return err
+		}
+		for _, m := range missing {
+			st.log.Debug("pool or streams do not hold every pod", "path", p, "pod", m)
+		}
+	}
+	if len(requests) > 0 {
+		u, err := observe.WaitWarm(wctx, st.tracker, st.rt.Client, st.ref, requests, 50)
+		if err != nil {
+			return err
+		}
+		unreached = append(unreached, u...)
+	}
+	if len(streams) > 0 {
+		u, err := streamsWarm(wctx, st, streams, pods)
+		if err != nil {
+			return err
+		}
+		unreached = append(unreached, u...)
+	}
+	sort.Strings(unreached)
 	st.unreached = unreached
 	st.warmAt = time.Now()
 	st.note(outcome.KindLoadWarm, "")
 	return nil
 }
 
-// spread makes each keep-alive path's connection pool hold a connection to
-// every Ready pod, so the disruption meets the pooled connections of every
-// pod it terminates (kube-proxy picks the pod when a connection is made;
-// members holding a pod twice are re-dialled). A pod no pooled connection
-// reaches is left to WaitWarm to report.
-func spread(ctx context.Context, st *State) error {
-	var ka []suites.Path
-	for _, p := range st.sc.Paths {
-		if p.KeepAlive() {
-			ka = append(ka, p)
+// spreadPath makes a keep-alive pool, or a stream path's open streams, hold
+// a connection to every pod, so the disruption meets the connections of
+// every pod it terminates (kube-proxy picks the pod when a connection is
+// made; one holding a pod twice is made again). It returns the pods still
+// not held.
+func spreadPath(ctx context.Context, st *State, p suites.Path, pods []string, budget time.Duration) ([]string, error) {
+	sctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	switch {
+	case p.InCluster():
+		return st.remote.client.Spread(sctx, string(p), pods, budget)
+	case p.Stream() != "":
+		return st.hostStreams.Spread(sctx, string(p), pods)
+	default:
+		return st.host.Spread(sctx, string(p), pods)
+	}
+}
+
+// streamsWarm waits until every stream path holds its open streams, on
+// every pod; it returns the path→pod pairs never reached (nil error: that
+// makes the run invalid) when ctx ends first.
+func streamsWarm(ctx context.Context, st *State, paths, pods []string) ([]string, error) {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		live := map[string]map[string]int{}
+		if st.hostStreams != nil {
+			for p, m := range st.hostStreams.Live() {
+				live[p] = m
+			}
 		}
-	}
-	if len(ka) == 0 {
-		return nil
-	}
-	pods, err := observe.ReadyPods(ctx, st.rt.Client, st.ref)
-	if err != nil {
-		return err
-	}
-	budget := time.Until(deadline(ctx)) / 2
-	for _, p := range ka {
+		if st.remote != nil {
+			if m, err := st.remote.client.Live(ctx); err == nil {
+				for p, byPod := range m {
+					live[p] = byPod
+				}
+			}
+		}
 		var missing []string
-		var err error
-		sctx, cancel := context.WithTimeout(ctx, budget/time.Duration(len(ka)))
-		if p.InCluster() {
-			missing, err = st.remote.client.Spread(sctx, string(p), pods, budget/time.Duration(len(ka)))
-		} else {
-			missing, err = st.host.Spread(sctx, string(p), pods)
+		for _, path := range paths {
+			total := 0
+			for _, n := range live[path] {
+				total += n
+			}
+			if total < st.streamPlan.Conns {
+				missing = append(missing, fmt.Sprintf("%s (%d of %d streams open)", path, total, st.streamPlan.Conns))
+				continue
+			}
+			for _, pod := range pods {
+				if live[path][pod] == 0 {
+					missing = append(missing, path+"→"+pod)
+				}
+			}
 		}
-		cancel()
-		if err != nil {
-			return err
+		if len(missing) == 0 {
+			return nil, nil
 		}
-		if len(missing) > 0 {
-			st.log.Debug("keep-alive pool does not hold every pod", "path", p, "missing", missing)
+		select {
+		case <-ctx.Done():
+			st.log.Debug("streams not warm", "missing", strings.Join(missing, ", "))
+			return missing, nil
+		case <-t.C:
 		}
 	}
-	return nil
 }
 
 func deadline(ctx context.Context) time.Time {
