@@ -164,6 +164,12 @@ func checkPaths(paths []suites.Path, p *problems) []suites.Path {
 			p.addf(field, ": %v", err)
 			continue
 		}
+		if path.Stream() != "" {
+			// the stream client reads the fixture's protocol: a sequence
+			// number and the pod in every message, a marked polite close
+			p.addf(field, " %q: streams are loaded with the fixture's stream protocol, which a user's app does not speak: use %s or %s", s, path.Base(), path.WithKeepAlive())
+			continue
+		}
 		if slices.Contains(out, path) {
 			p.addf(field, " %q: listed twice: keep one", s)
 			continue
