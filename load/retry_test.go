@@ -25,17 +25,21 @@ func TestHiddenRetryIsCounted(t *testing.T) {
 	if dropped.Load() == 0 {
 		t.Fatal("the server dropped nothing: the test proves nothing")
 	}
-	retried := 0
+	retried, extra := 0, 0
 	for _, r := range recs {
 		if r.Class == outcome.RetriedNoAnswer {
 			retried++
-			if r.Attempts != 2 || r.Retry != "written" || r.Conn != "reused" {
-				t.Fatalf("retried record %+v: want 2 attempts, retry written, first on a reused connection", r)
+			// Go's transport tries again as long as the try fails on a
+			// reused connection: a retry may land on another pooled
+			// connection the server drops too
+			extra += r.Attempts - 1
+			if r.Attempts < 2 || r.Retry != "written" || r.Conn != "reused" {
+				t.Fatalf("retried record %+v: want 2 or more attempts, retry written, first on a reused connection", r)
 			}
 		}
 	}
-	if int64(retried) != dropped.Load() {
-		t.Fatalf("the server dropped %d requests, the engine recorded %d hidden retries", dropped.Load(), retried)
+	if int64(extra) != dropped.Load() {
+		t.Fatalf("the server dropped %d tries, the engine recorded %d extra tries over %d hidden retries", dropped.Load(), extra, retried)
 	}
 	if p := res.Paths["p"]; p.FailedAll != retried || p.Failed[outcome.RetriedNoAnswer] != retried {
 		t.Fatalf("path stats %+v, want %d failed by hidden retry", p, retried)

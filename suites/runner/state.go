@@ -39,12 +39,12 @@ type State struct {
 	plan        load.Plan
 	streamPlan  load.StreamPlan
 	hostStreams *load.Streams
-	sink     *load.JSONLSink
-	tracker  *load.Tracker
-	failMu   sync.Mutex
-	failures []outcome.Record
-	host     *load.Load
-	remote   *remoteLoad
+	sink        *load.JSONLSink
+	tracker     *load.Tracker
+	failMu      sync.Mutex
+	failures    []outcome.Record
+	host        *load.Load
+	remote      *remoteLoad
 	// warm
 	warmAt    time.Time
 	unreached []string
