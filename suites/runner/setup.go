@@ -42,10 +42,17 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 		log = phase.Discard()
 	}
 	c := o.Cluster
-	var needIngress, needKruise bool
+	var needIngress, needKruise, needFixture bool
+	appImages := map[string]string{}
 	for _, s := range scenarios {
 		needIngress = needIngress || s.Uses(suites.PathIngress, suites.PathGateway)
 		needKruise = needKruise || s.Workload == workload.CloneSet
+		needFixture = needFixture || s.App == nil
+		if s.App != nil {
+			for tag, archive := range s.App.Images {
+				appImages[tag] = archive
+			}
+		}
 	}
 	img := func(name, variant string) (string, error) {
 		im, err := factory.BuildImageVariant(ctx, o.SourceDir, o.CacheDir, name, variant)
@@ -56,8 +63,16 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 	}
 	var images Images
 	var err error
-	if images.Fixture, err = img("zerodrop-fixture", ""); err != nil {
-		return Runtime{}, err
+	if needFixture {
+		if images.Fixture, err = img("zerodrop-fixture", ""); err != nil {
+			return Runtime{}, err
+		}
+	}
+	// a user's app's images, from archives: an air-gapped cluster pulls nothing
+	if len(appImages) > 0 {
+		if err := c.LoadImages(ctx, appImages); err != nil {
+			return Runtime{}, err
+		}
 	}
 	if images.Loadgen, err = img("zerodrop-loadgen", ""); err != nil {
 		return Runtime{}, err
@@ -120,13 +135,16 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 		if err := c.Install(ctx, kruise.Addon{Mode: o.Mode, CacheDir: o.CacheDir, Log: log}); err != nil {
 			return Runtime{}, err
 		}
+		env.Controllers["openkruise"] = kruise.Version
+	}
+	if needKruise && needFixture {
+		// the fixture's second image, for in-place updates
 		v2, err := img("zerodrop-fixture", "v2")
 		if err != nil {
 			return Runtime{}, err
 		}
 		rt.Images.Variants = map[string]string{"v2": v2}
 		env.Images["fixture v2"] = v2
-		env.Controllers["openkruise"] = kruise.Version
 	}
 	rt.Environment = env
 	return rt, nil
