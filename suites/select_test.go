@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -78,5 +79,23 @@ func TestEverySetsProfileIsValid(t *testing.T) {
 		if err := e.Scenario.Profile.Validate(); err != nil {
 			t.Errorf("%s: %v", e.Scenario.ID(), err)
 		}
+	}
+}
+
+// TestMatrixDocIsGenerated: docs/matrix.md is what the code expects (make docs).
+func TestMatrixDocIsGenerated(t *testing.T) {
+	entries, err := MatrixSet(MatrixFilter{Extras: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../docs/matrix.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(raw), ExpectationsMarkdown(entries)) {
+		t.Fatal("docs/matrix.md is stale: run make docs")
+	}
+	if len(entries) < 42+8 {
+		t.Fatalf("the matrix has %d scenarios, want 42 (6 profiles x 7 disruptions, each two clients: 84 cells) and the 8 strategy and PDB cases", len(entries))
 	}
 }
