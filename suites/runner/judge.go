@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -33,7 +32,7 @@ func (judgePhase) Execute(ctx context.Context, st *State) error {
 	st.stopTimeline()
 	out := st.out
 	out.Timeline = st.timeline.Events()
-	records, rerr := readRecords(filepath.Join(st.dir, recordsFile))
+	records, rerr := outcome.ReadRecordsFile(filepath.Join(st.dir, recordsFile))
 	if rerr != nil {
 		st.result.Valid = false
 		st.result.Invalid = append(st.result.Invalid, "records.jsonl could not be read: "+rerr.Error())
@@ -145,15 +144,4 @@ func finalShare(r *outcome.LoadResult, v string) float64 {
 		return 0
 	}
 	return float64(from) / float64(total)
-}
-
-func readRecords(path string) ([]outcome.Record, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []outcome.Record
-	err = outcome.ReadRecords(f, func(r outcome.Record) error { out = append(out, r); return nil })
-	return out, err
 }
