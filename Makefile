@@ -16,7 +16,7 @@ CLUSTER ?= zerodrop
 OUT ?= $(CURDIR)/out/$(shell date -u +%Y%m%d-%H%M%S)
 LABELS ?= gating
 
-.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e matrix findings docs bench bench-load bench-streams bench-capacity bench-matrix vet clean
+.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e faults matrix findings docs bench bench-load bench-streams bench-capacity bench-matrix vet clean
 
 # matrix filters and parallelism (see `zerodrop matrix --help`)
 MATRIX_FLAGS ?=
@@ -83,6 +83,10 @@ findings: cluster-up
 docs: build
 	{ printf '# The matrix: every cell and what it must show\n\nGenerated from the code by `make docs` (`zerodrop matrix --list`); a test keeps it true. Each scenario loads every path at once with both clients, each judged against its own expectation.\n\n'; $(BIN)/zerodrop matrix --list; } > docs/matrix.md
 	$(GO) generate ./suites/scenariofile
+
+## faults: the harness under faults, every case (CI runs a subset within make test)
+faults: cluster-up
+	ZERODROP_FAULTS=all $(GO) test -count=1 -timeout 30m -run 'Interrupt|Killed|Restart' -v ./cmd/zerodrop ./suites/runner
 
 ## bench: load engine benchmarks (see docs/benchmarks.md)
 bench bench-load:
