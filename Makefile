@@ -10,6 +10,9 @@ export SOURCE_DATE_EPOCH ?= 1767225600
 export ZERODROP_CACHE
 # online (stock kind images), airgapped (images built here) or auto.
 MODE ?= auto
+# the addons' controllers built ahead (make e2e needs only the ingress controller)
+ADDONS ?= traefik,openkruise
+e2e: ADDONS = traefik
 CLUSTER ?= zerodrop
 
 # where e2e writes outcomes, records, timelines and the JUnit report
@@ -35,7 +38,7 @@ engine: build
 ## images: build every image an air-gapped cluster needs (skipped online)
 images: build
 	@if [ "$$($(BIN)/zerodrop mode --mode $(MODE))" = airgapped ]; then \
-		$(BIN)/zerodrop images >/dev/null; \
+		$(BIN)/zerodrop images --addons '$(ADDONS)' >/dev/null; \
 	else echo "online mode: kind's stock node image is used"; $(BIN)/zerodrop engine; fi
 
 ## cluster: a healthy 3-node cluster, proven by the cluster integration test
