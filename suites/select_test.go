@@ -21,8 +21,13 @@ func TestSelect(t *testing.T) {
 	if n := count("gating"); n != 5 {
 		t.Errorf("gating selects %d scenarios, want 5", n)
 	}
-	if a, b, both := count("gating"), count("ingress"), count("gating || ingress"); both != a+b {
-		t.Errorf("gating %d + ingress %d != gating || ingress %d", a, b, both)
+	if a, both := count("gating"), count("gating && ingress"); both != a {
+		t.Errorf("the gate loads the ingress and gateway paths in every scenario: gating %d, gating && ingress %d", a, both)
+	}
+	for _, e := range mustSelect(t, all, "gating") {
+		if !e.Scenario.Uses(PathIngress) || !e.Scenario.Uses(PathGateway) || len(e.Scenario.Paths) != 8 {
+			t.Errorf("%s loads %v, want the four paths with both clients", e.Scenario.ID(), e.Scenario.Paths)
+		}
 	}
 	if n := count("cluster"); n != len(all) {
 		t.Errorf("every scenario carries the cluster label: %d of %d", n, len(all))
@@ -32,7 +37,7 @@ func TestSelect(t *testing.T) {
 			t.Errorf("%s carries openkruise but runs a %s", e.Scenario.ID(), e.Scenario.Workload)
 		}
 	}
-	if n := count("control && !gating && !ingress && !streams"); n != 2 {
+	if n := count("control && !gating && !streams"); n != 2 {
 		t.Errorf("the further controls (SIGKILL, lost node): %d, want 2", n)
 	}
 	_, err := Select(all, "gating ||| x")
