@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 
+	"k8s.io/client-go/rest"
+
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -77,11 +79,15 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 	if images.Loadgen, err = img("zerodrop-loadgen", ""); err != nil {
 		return Runtime{}, err
 	}
-	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
+	// client-go's default limiter (5 requests per second) made waits fail
+	// at their deadline for want of a request, not of a condition
+	cfg := rest.CopyConfig(c.Client.RESTConfig())
+	cfg.QPS, cfg.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return Runtime{}, fmt.Errorf("runner: %w", err)
 	}
-	dyn, err := dynamic.NewForConfig(c.Client.RESTConfig())
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return Runtime{}, fmt.Errorf("runner: %w", err)
 	}
@@ -100,7 +106,7 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 		env.Images["versions"] = fmt.Sprintf("kubernetes %s, etcd %s, coredns %s, containerd %s, crictl %s, cni-plugins %s, debian %s",
 			v.Kubernetes, v.Etcd, v.CoreDNS, v.Containerd, v.Crictl, v.CNIPlugins, v.Suite)
 	}
-	rt := Runtime{Client: cs, Dynamic: dyn, RESTConfig: c.Client.RESTConfig(), Images: images,
+	rt := Runtime{Client: cs, Dynamic: dyn, RESTConfig: cfg, Images: images,
 		NodePort: kind.DefaultPortMappings[0].ContainerPort, Entry: map[suites.Path]string{},
 		NodeExec: c.NodeExec, NodeFreeze: c.NodeFreeze, OutDir: o.OutDir, Environment: env, Log: log}
 	entries, err := c.Entries(ctx)
