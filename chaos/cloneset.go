@@ -100,10 +100,13 @@ func (u CloneSetUpdate) Run(ctx context.Context, env Env) error {
 	}
 	inPlace, untouched, problems := verifyInPlace(before, after, env.Target.Container, u.Image)
 	env.note("cloneset_updated", fmt.Sprintf("%d pods updated in place, %d untouched", inPlace, untouched))
-	want := len(before) - int(u.Partition)
-	if len(problems) > 0 || inPlace != want || untouched != int(u.Partition) {
-		return Unverified{fmt.Sprintf("in-place update: %d of %d pods updated in place, %d of %d untouched: %s",
-			inPlace, want, untouched, u.Partition, strings.Join(problems, "; "))}
+	// pods already on the image (an earlier update behind a partition) stay
+	// as they are and count toward the updated ones
+	current := onImage(before, env.Target.Container, u.Image)
+	want := max(len(before)-int(u.Partition)-current, 0)
+	if len(problems) > 0 || inPlace != want || untouched != len(before)-want {
+		return Unverified{fmt.Sprintf("in-place update: %d of %d pods updated in place, %d of %d untouched (%d already on the image, partition %d): %s",
+			inPlace, want, untouched, len(before)-want, current, u.Partition, strings.Join(problems, "; "))}
 	}
 	env.verified("%d pods updated in place (same UID, container restarted on %s, Ready); %d below the partition untouched", inPlace, u.Image, untouched)
 	return nil
@@ -146,6 +149,19 @@ func verifyInPlace(before, after []corev1.Pod, container, image string) (inPlace
 		}
 	}
 	return inPlace, untouched, problems
+}
+
+// onImage counts the pods whose container already runs image.
+func onImage(ps []corev1.Pod, container, image string) int {
+	n := 0
+	for _, p := range ps {
+		for _, c := range p.Spec.Containers {
+			if c.Name == container && sameImage(c.Image, image) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // CloneSetPending says what a CloneSet update still waits for ("" when

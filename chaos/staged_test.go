@@ -278,3 +278,13 @@ func TestVerifyInPlace(t *testing.T) {
 		t.Fatalf("in place %d, problems %v", in, probs)
 	}
 }
+
+func TestOnImageCountsPodsAlreadyUpdated(t *testing.T) {
+	pod := func(image string) corev1.Pod {
+		return corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "side", Image: "img:v2"}, {Name: "app", Image: image}}}}
+	}
+	ps := []corev1.Pod{pod("docker.io/library/img:v2"), pod("img:v2"), pod("img:v1")}
+	if n := onImage(ps, "app", "img:v2"); n != 2 {
+		t.Fatalf("%d pods on the image, want 2 (the sidecar's image does not count)", n)
+	}
+}
