@@ -10,13 +10,20 @@ export SOURCE_DATE_EPOCH ?= 1767225600
 export ZERODROP_CACHE
 # online (stock kind images), airgapped (images built here) or auto.
 MODE ?= auto
+# the addons' controllers built ahead (make e2e needs only the ingress controller)
+ADDONS ?= traefik,openkruise
+e2e: ADDONS = traefik
 CLUSTER ?= zerodrop
 
 # where e2e writes outcomes, records, timelines and the JUnit report
 OUT ?= $(CURDIR)/out/$(shell date -u +%Y%m%d-%H%M%S)
 LABELS ?= gating
 
-.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e bench bench-load vet clean
+.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e faults matrix findings docs bench bench-load bench-streams bench-capacity bench-matrix vet clean
+
+# matrix filters and parallelism (see `zerodrop matrix --help`)
+MATRIX_FLAGS ?=
+PARALLEL ?= 1
 
 all: build
 
@@ -31,7 +38,7 @@ engine: build
 ## images: build every image an air-gapped cluster needs (skipped online)
 images: build
 	@if [ "$$($(BIN)/zerodrop mode --mode $(MODE))" = airgapped ]; then \
-		$(BIN)/zerodrop images >/dev/null; \
+		$(BIN)/zerodrop images --addons '$(ADDONS)' >/dev/null; \
 	else echo "online mode: kind's stock node image is used"; $(BIN)/zerodrop engine; fi
 
 ## cluster: a healthy 3-node cluster, proven by the cluster integration test
@@ -64,9 +71,45 @@ unit:
 test: cluster-up
 	$(GO) test -p 1 -count=1 -timeout 40m ./...
 
+## matrix: every profile under every disruption, every path, both clients (exit 0 only when every cell is as expected)
+matrix: cluster-up
+	@mkdir -p $(OUT)
+	$(BIN)/zerodrop matrix --out $(OUT) --parallel $(PARALLEL) $(MATRIX_FLAGS)
+
+## findings: the matrix measured anew, its report kept as docs/findings-run.md beside docs/findings.md
+findings: cluster-up
+	@mkdir -p $(OUT)
+	-$(BIN)/zerodrop matrix --out $(OUT) --parallel $(PARALLEL) $(MATRIX_FLAGS)
+	cp $(OUT)/report.md docs/findings-run.md
+	@echo "matrix report in docs/findings-run.md (the run in $(OUT))"
+
+## docs: generated documentation (the matrix's expectations, the scenario file's JSON Schema)
+docs: build
+	{ printf '# The matrix: every cell and what it must show\n\nGenerated from the code by `make docs` (`zerodrop matrix --list`); a test keeps it true. Each scenario loads every path at once with both clients, each judged against its own expectation.\n\n'; $(BIN)/zerodrop matrix --list; } > docs/matrix.md
+	$(GO) generate ./suites/scenariofile
+
+## faults: the harness under faults, every case (CI runs a subset within make test)
+faults: cluster-up
+	ZERODROP_FAULTS=all $(GO) test -count=1 -timeout 30m -run 'Interrupt|Killed|Restart' -v ./cmd/zerodrop ./suites/runner
+
 ## bench: load engine benchmarks (see docs/benchmarks.md)
 bench bench-load:
 	$(GO) run ./internal/cmd/loadbench
+
+## bench-streams: the stream load mode (open streams held, messages per second)
+bench-streams:
+	$(GO) run ./internal/cmd/streambench
+
+## bench-capacity: CPU per request per path and the capacity curve on the running cluster
+bench-capacity: cluster-up
+	$(GO) run ./internal/cmd/capacity
+
+## bench-matrix: the whole matrix, timed, twice (verdicts must agree)
+bench-matrix: cluster-up
+	@mkdir -p $(OUT)/1 $(OUT)/2
+	time $(BIN)/zerodrop matrix --out $(OUT)/1 --parallel $(PARALLEL) $(MATRIX_FLAGS); \
+	time $(BIN)/zerodrop matrix --out $(OUT)/2 --parallel $(PARALLEL) $(MATRIX_FLAGS); \
+	$(BIN)/zerodrop report $(OUT)/2 --baseline $(OUT)/1 --out $(OUT)/compare.md
 
 vet:
 	$(GO) vet ./...

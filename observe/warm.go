@@ -69,3 +69,21 @@ func ReadyPods(ctx context.Context, cs kubernetes.Interface, ref workload.Ref) (
 	sort.Strings(out)
 	return out, nil
 }
+
+// ProbePods asks every Ready pod of the workload for path on port directly,
+// through the API server's pod proxy, and returns the pods that did not
+// answer with a success: for an app that names no pod in its answers, the
+// proof that every pod serves before the disruption.
+func ProbePods(ctx context.Context, cs kubernetes.Interface, ref workload.Ref, port int32, path string) ([]string, error) {
+	pods, err := ReadyPods(ctx, cs, ref)
+	if err != nil {
+		return nil, err
+	}
+	var failed []string
+	for _, p := range pods {
+		if _, err := cs.CoreV1().Pods(ref.Namespace).ProxyGet("http", p, fmt.Sprint(port), path, nil).DoRaw(ctx); err != nil {
+			failed = append(failed, p+" ("+err.Error()+")")
+		}
+	}
+	return failed, nil
+}

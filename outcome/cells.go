@@ -151,6 +151,9 @@ func (e Evidence) Only(paths []string) Evidence {
 	}
 	out.Unreached = unreached
 	out.Server = e.Server.only(keep)
+	if e.Load != nil {
+		out.Load = e.Load.only(keep)
+	}
 	return out
 }
 
@@ -165,4 +168,21 @@ func filter(m map[string]int, keep map[string]bool) map[string]int {
 		}
 	}
 	return out
+}
+
+// only is the load result as some paths see it: the reasons a path's load is
+// no evidence ("nodeport: generator stalled ...") count only for that
+// path; reasons that name no path count for every one.
+func (r *LoadResult) only(keep map[string]bool) *LoadResult {
+	out := *r
+	out.Invalid = nil
+	for _, why := range r.Invalid {
+		path, _, ok := strings.Cut(why, ": ")
+		if ok && !strings.Contains(path, " ") && !keep[path] {
+			continue
+		}
+		out.Invalid = append(out.Invalid, why)
+	}
+	out.Valid = len(out.Invalid) == 0
+	return &out
 }

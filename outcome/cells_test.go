@@ -29,3 +29,18 @@ func TestJudgeCellsJudgesEachClientAlone(t *testing.T) {
 		t.Fatalf("folded %+v", v)
 	}
 }
+
+// TestACellIsJudgedOnItsOwnPathsLoad: a stalled generator on one client's
+// path makes that cell no evidence, not the other client's.
+func TestACellIsJudgedOnItsOwnPathsLoad(t *testing.T) {
+	e := ev(1000, 0)
+	e.Paths = []string{"nodeport", "nodeport+ka"}
+	e.Window.Paths["nodeport+ka"] = &WindowPath{Sent: 1000}
+	e.Load.Paths["nodeport+ka"] = &PathStats{Path: "nodeport+ka", Scheduled: 1000, Sent: 1000, OK: 1000, Last: e.Load.Paths["nodeport"].Last}
+	e.Reconciliation = Reconcile(e.Load, map[string]int{"nodeport": 1000, "nodeport+ka": 1000})
+	e.Load.Valid, e.Load.Invalid = false, []string{"nodeport: generator stalled: a request started 1.7s behind its schedule"}
+	cells, _ := JudgeCells(e, Expectations{NewConnections: {ExpectPass, ""}, KeepAlive: {ExpectPass, ""}})
+	if cells[0].Verdict.Result != Invalid || cells[1].Verdict.Result != Pass || e.Load.Valid {
+		t.Fatalf("cells %+v", cells)
+	}
+}

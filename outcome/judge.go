@@ -69,6 +69,12 @@ type Evidence struct {
 	Attribution map[string]map[Attribution]int
 	// Saturation is each path's latency before the first termination against its baseline.
 	Saturation []Saturation
+	// Unproven lists what the scenario could not verify (an app that names
+	// no pod, counts nothing itself): a pass says so.
+	Unproven []string
+	// Killed lists containers that ended with SIGKILL (exit 137) during the
+	// run: the grace period ran out before the app finished.
+	Killed []string
 }
 
 // loadTolerance is how much earlier than the end of the disruption span a
@@ -152,6 +158,12 @@ func judge(e Evidence, expect Expectation) (Result, string) {
 	}
 	if !e.Server.Complete && e.Server.Note != "" {
 		reason = "pass (server counts unverified: " + e.Server.Note + "): " + reason
+	}
+	if len(e.Unproven) > 0 {
+		reason += "; unverified: " + strings.Join(e.Unproven, "; ")
+	}
+	if len(e.Killed) > 0 {
+		reason += "; but SIGKILL ended " + strings.Join(e.Killed, ", ") + " (exit 137): the grace period ran out before the app finished"
 	}
 	return Pass, reason
 }

@@ -18,6 +18,8 @@ type Profile struct {
 	Strategy         Strategy      `json:"strategy"`
 	Replicas         int32         `json:"replicas"`
 	StartupDelay     time.Duration `json:"startupDelay,omitempty"`
+	// Latency is what the app takes to answer a request.
+	Latency time.Duration `json:"latency,omitempty"`
 	// SlowEvery and SlowLatency: every SlowEvery-th request takes SlowLatency.
 	SlowEvery   int           `json:"slowEvery,omitempty"`
 	SlowLatency time.Duration `json:"slowLatency,omitempty"`

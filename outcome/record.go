@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 
@@ -127,4 +128,16 @@ func ReadRecords(r io.Reader, fn func(Record) error) error {
 			return err
 		}
 	}
+}
+
+// ReadRecordsFile reads a records.jsonl file whole.
+func ReadRecordsFile(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("outcome: %w", err)
+	}
+	defer f.Close()
+	var out []Record
+	err = ReadRecords(f, func(r Record) error { out = append(out, r); return nil })
+	return out, err
 }

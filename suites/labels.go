@@ -10,7 +10,7 @@ const (
 	Gating      Label = "gating"      // the CI gate: recommended profiles must drop nothing
 	Control     Label = "control"     // negative controls: known-bad profiles must drop requests
 	Matrix      Label = "matrix"      // the comparative matrix (slow)
-	Ingress     Label = "ingress"     // the same scenarios through the Ingress and Gateway API paths as well
+	Ingress     Label = "ingress"     // scenarios through the Ingress and Gateway API paths (Traefik)
 	Disruptions Label = "disruptions" // further disruptions: undo, pause, partitions, SIGKILL, a lost node
 	OpenKruise  Label = "openkruise"  // OpenKruise CloneSets (installs OpenKruise on first use)
 	Streams     Label = "streams"     // long-lived connections: server-sent events and WebSockets

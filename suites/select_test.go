@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -20,8 +21,13 @@ func TestSelect(t *testing.T) {
 	if n := count("gating"); n != 5 {
 		t.Errorf("gating selects %d scenarios, want 5", n)
 	}
-	if a, b, both := count("gating"), count("ingress"), count("gating || ingress"); both != a+b {
-		t.Errorf("gating %d + ingress %d != gating || ingress %d", a, b, both)
+	if a, both := count("gating"), count("gating && ingress"); both != a {
+		t.Errorf("the gate loads the ingress and gateway paths in every scenario: gating %d, gating && ingress %d", a, both)
+	}
+	for _, e := range mustSelect(t, all, "gating") {
+		if !e.Scenario.Uses(PathIngress) || !e.Scenario.Uses(PathGateway) || len(e.Scenario.Paths) != 8 {
+			t.Errorf("%s loads %v, want the four paths with both clients", e.Scenario.ID(), e.Scenario.Paths)
+		}
 	}
 	if n := count("cluster"); n != len(all) {
 		t.Errorf("every scenario carries the cluster label: %d of %d", n, len(all))
@@ -31,7 +37,7 @@ func TestSelect(t *testing.T) {
 			t.Errorf("%s carries openkruise but runs a %s", e.Scenario.ID(), e.Scenario.Workload)
 		}
 	}
-	if n := count("control && !gating && !ingress && !streams"); n != 2 {
+	if n := count("control && !gating && !streams"); n != 2 {
 		t.Errorf("the further controls (SIGKILL, lost node): %d, want 2", n)
 	}
 	_, err := Select(all, "gating ||| x")
@@ -78,5 +84,23 @@ func TestEverySetsProfileIsValid(t *testing.T) {
 		if err := e.Scenario.Profile.Validate(); err != nil {
 			t.Errorf("%s: %v", e.Scenario.ID(), err)
 		}
+	}
+}
+
+// TestMatrixDocIsGenerated: docs/matrix.md is what the code expects (make docs).
+func TestMatrixDocIsGenerated(t *testing.T) {
+	entries, err := MatrixSet(MatrixFilter{Extras: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../docs/matrix.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(raw), ExpectationsMarkdown(entries)) {
+		t.Fatal("docs/matrix.md is stale: run make docs")
+	}
+	if len(entries) < 42+8 {
+		t.Fatalf("the matrix has %d scenarios, want 42 (6 profiles x 7 disruptions, each two clients: 84 cells) and the 8 strategy and PDB cases", len(entries))
 	}
 }

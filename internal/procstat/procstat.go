@@ -32,6 +32,9 @@ func Comm(name, prefix string) Group {
 type Snapshot struct {
 	At     time.Time
 	Groups map[string]time.Duration
+	// perPID keeps each process's CPU by group, so that a process that
+	// exits between two snapshots does not subtract its past from the others.
+	perPID map[string]map[int]time.Duration
 	// Busy is every core's non-idle time from /proc/stat (user, system,
 	// softirq, ...): what the machine spent, kernel networking included.
 	Busy time.Duration
@@ -39,7 +42,7 @@ type Snapshot struct {
 
 // Take reads /proc once.
 func Take(groups []Group) (Snapshot, error) {
-	s := Snapshot{At: time.Now(), Groups: map[string]time.Duration{}}
+	s := Snapshot{At: time.Now(), Groups: map[string]time.Duration{}, perPID: map[string]map[int]time.Duration{}}
 	dirs, err := filepath.Glob("/proc/[0-9]*")
 	if err != nil {
 		return s, fmt.Errorf("procstat: %w", err)
@@ -54,9 +57,14 @@ func Take(groups []Group) (Snapshot, error) {
 			continue
 		}
 		cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
+		pid, _ := strconv.Atoi(filepath.Base(d))
 		for _, g := range groups {
 			if g.Match(comm, strings.ReplaceAll(string(cmdline), "\x00", " ")) {
 				s.Groups[g.Name] += cpu
+				if s.perPID[g.Name] == nil {
+					s.perPID[g.Name] = map[int]time.Duration{}
+				}
+				s.perPID[g.Name][pid] = cpu
 			}
 		}
 	}
@@ -68,12 +76,16 @@ func Take(groups []Group) (Snapshot, error) {
 	return s, nil
 }
 
-// Since is the CPU each group (and the machine) spent from earlier to s.
-// A process that ended in between is not counted: measure live processes.
+// Since is the CPU each group (and the machine) spent from earlier to s,
+// process by process: a process that started in between counts whole, one
+// that ended in between is not counted (what it spent in the window is lost:
+// measure processes that outlive it).
 func (s Snapshot) Since(earlier Snapshot) Snapshot {
 	out := Snapshot{At: s.At, Groups: map[string]time.Duration{}, Busy: s.Busy - earlier.Busy}
-	for g, d := range s.Groups {
-		out.Groups[g] = max(0, d-earlier.Groups[g])
+	for g, pids := range s.perPID {
+		for pid, d := range pids {
+			out.Groups[g] += max(0, d-earlier.perPID[g][pid])
+		}
 	}
 	return out
 }

@@ -34,3 +34,13 @@ func TestTakeSeesThisProcess(t *testing.T) {
 		t.Fatalf("spinning 300 ms cost %s of CPU", d)
 	}
 }
+
+// TestSinceIgnoresProcessesThatExited: a process that ended between two
+// snapshots must not subtract its CPU from the processes still running.
+func TestSinceIgnoresProcessesThatExited(t *testing.T) {
+	before := Snapshot{perPID: map[string]map[int]time.Duration{"app": {1: 10 * time.Second, 2: 5 * time.Second}}}
+	after := Snapshot{perPID: map[string]map[int]time.Duration{"app": {2: 6 * time.Second, 3: time.Second}}}
+	if got := after.Since(before).Groups["app"]; got != 2*time.Second {
+		t.Fatalf("CPU in the window %s, want 2s (1s of pid 2, 1s of the new pid 3)", got)
+	}
+}

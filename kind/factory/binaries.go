@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/zerodrop/zerodrop/internal/phase"
 )
@@ -17,7 +19,13 @@ var ownBinaries = []string{"zerodrop-pause", "zerodrop-podnet"}
 // own binaries, and returns binary name -> path.
 func (b *builder) binaries(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
-	for _, c := range components(b.Versions, b.epoch) {
+	comps := components(b.Versions, b.epoch)
+	// while one component compiles (CPU-bound), the next ones' modules
+	// download (network-bound): a cold build overlaps the two
+	pctx, stopPrefetch := context.WithCancel(ctx)
+	defer stopPrefetch()
+	go b.prefetch(pctx, comps[1:])
+	for _, c := range comps {
 		dir, err := b.buildComponent(ctx, c)
 		if err != nil {
 			return nil, err
@@ -42,9 +50,45 @@ func (b *builder) binaries(ctx context.Context) (map[string]string, error) {
 	return out, done(nil)
 }
 
+// prefetch downloads the modules of components not built yet, one after
+// another, into the module cache (in a scratch copy of each component's
+// wrapper module, so nothing races the build's own go.sum). Failures are
+// left to the build to report.
+func (b *builder) prefetch(ctx context.Context, comps []component) {
+	for _, c := range comps {
+		if ctx.Err() != nil {
+			return
+		}
+		if exists(b.componentDir(c)) {
+			continue
+		}
+		dir, err := os.MkdirTemp("", "zerodrop-prefetch-")
+		if err != nil {
+			return
+		}
+		files := map[string]string{"go.mod": c.goMod(goDirective(b.goVersion)), "tools.go": c.toolsGo(), "go.sum": string(c.goSum())}
+		for name, content := range files {
+			os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+		}
+		cmd := exec.CommandContext(ctx, "go", "mod", "download")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+		began := time.Now()
+		err = cmd.Run()
+		b.log.Debug("prefetched modules", "component", c.Name, "elapsed", time.Since(began).Round(time.Second), "err", err)
+		os.RemoveAll(dir)
+	}
+}
+
+// componentDir is where a component's binaries are cached, by its inputs.
+func (b *builder) componentDir(c component) string {
+	k := key(c.goMod(goDirective(b.goVersion)), c.toolsGo(), string(c.goSum()), c.Tags, c.LDFlags, b.goVersion)
+	return filepath.Join(b.CacheDir, "bin", c.Name+"-"+c.Version+"-"+k)
+}
+
 func (b *builder) buildComponent(ctx context.Context, c component) (string, error) {
 	k := key(c.goMod(goDirective(b.goVersion)), c.toolsGo(), string(c.goSum()), c.Tags, c.LDFlags, b.goVersion)
-	outDir := filepath.Join(b.CacheDir, "bin", c.Name+"-"+c.Version+"-"+k)
+	outDir := b.componentDir(c)
 	if exists(outDir) {
 		b.log.Debug("cached", "component", c.Name, "dir", outDir)
 		return outDir, nil

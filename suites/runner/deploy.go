@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"k8s.io/apimachinery/pkg/api/meta"
 	"context"
 	"fmt"
 
@@ -96,6 +97,9 @@ func (rt Runtime) create(ctx context.Context, objs []runtime.Object) error {
 		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
 			return fmt.Errorf("runner: %s is not served by this cluster (is its CRD installed?): %w", gvk, err)
+		}
+		if m.Scope.Name() != meta.RESTScopeNameNamespace {
+			return fmt.Errorf("runner: %s %s is cluster-scoped: a scenario creates objects only in its own namespace", gvk.Kind, u.GetName())
 		}
 		err = kind.RetryWhilePortAllocated(ctx, func() error {
 			_, err := rt.Dynamic.Resource(m.Resource).Namespace(u.GetNamespace()).Create(ctx, u, metav1.CreateOptions{FieldManager: "zerodrop"})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -33,7 +32,7 @@ func (judgePhase) Execute(ctx context.Context, st *State) error {
 	st.stopTimeline()
 	out := st.out
 	out.Timeline = st.timeline.Events()
-	records, rerr := readRecords(filepath.Join(st.dir, recordsFile))
+	records, rerr := outcome.ReadRecordsFile(filepath.Join(st.dir, recordsFile))
 	if rerr != nil {
 		st.result.Valid = false
 		st.result.Invalid = append(st.result.Invalid, "records.jsonl could not be read: "+rerr.Error())
@@ -41,6 +40,11 @@ func (judgePhase) Execute(ctx context.Context, st *State) error {
 	ev := outcome.Evidence{Load: st.result, Paths: st.sc.PathNames(), Window: outcome.MeasureWindow(records, st.warmAt),
 		Span: st.span, Unreached: st.unreached, FinalVersionShare: -1, NewVersion: st.sc.NewVersion}
 	ev.Reconciliation = reconcile(st, records)
+	ev.Unproven = st.notes
+	if !st.ref.AppEvents {
+		ev.Unproven = append(ev.Unproven, "the app's own counts (it reports none)")
+	}
+	ev.Killed = killed(out.Timeline, st.ref.Container)
 	if perPod != nil || missing != nil {
 		answered, retried := outcome.Answers(records)
 		ev.Server = outcome.CrossCheck(perPod, missing, answered, retried)
@@ -75,6 +79,17 @@ func (judgePhase) Execute(ctx context.Context, st *State) error {
 	out.Tail = observe.PropagationTails(records, out.Timeline)
 	out.Cells, out.Verdict = outcome.JudgeCells(ev, st.sc.Expectations())
 	return nil
+}
+
+// killed lists the app containers the timeline saw end with exit code 137.
+func killed(timeline []outcome.Event, container string) []string {
+	var out []string
+	for _, e := range timeline {
+		if e.Kind == "container_terminated" && strings.HasPrefix(e.Detail, container+" exit 137") {
+			out = append(out, e.Pod)
+		}
+	}
+	return out
 }
 
 // stallMin is the longest a path may go without a success, while requests
@@ -129,15 +144,4 @@ func finalShare(r *outcome.LoadResult, v string) float64 {
 		return 0
 	}
 	return float64(from) / float64(total)
-}
-
-func readRecords(path string) ([]outcome.Record, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []outcome.Record
-	err = outcome.ReadRecords(f, func(r outcome.Record) error { out = append(out, r); return nil })
-	return out, err
 }

@@ -101,17 +101,24 @@ func startRemote(ctx context.Context, st *State, t targets) (*remoteLoad, error)
 }
 
 // stop ends the generator's run and returns its result once every record
-// has been followed.
-func (rl *remoteLoad) stop() (*load.Result, int, error) {
+// has been followed. A generator that failed (killed, its node lost, the
+// API server's proxy gone for good) leaves a result marked invalid: the
+// records it streamed stay on disk, but they are no evidence.
+func (rl *remoteLoad) stop() (*load.Result, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := rl.client.Stop(ctx); err != nil {
-		return nil, 0, err
-	}
+	stopErr := rl.client.Stop(ctx)
 	f := <-rl.followed
-	if f.err != nil {
-		return nil, f.n, f.err
+	var res *load.Result
+	err := stopErr
+	if err == nil {
+		err = f.err
 	}
-	res, err := rl.client.Result(ctx)
-	return res, f.n, err
+	if err == nil {
+		res, err = rl.client.Result(ctx)
+	}
+	if err != nil {
+		return &load.Result{Valid: false, Invalid: []string{fmt.Sprintf("the in-cluster load generator failed after streaming %d records: %v", f.n, err)}}, f.n
+	}
+	return res, f.n
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 
+	"k8s.io/client-go/rest"
+
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -42,10 +44,17 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 		log = phase.Discard()
 	}
 	c := o.Cluster
-	var needIngress, needKruise bool
+	var needIngress, needKruise, needFixture bool
+	appImages := map[string]string{}
 	for _, s := range scenarios {
 		needIngress = needIngress || s.Uses(suites.PathIngress, suites.PathGateway)
 		needKruise = needKruise || s.Workload == workload.CloneSet
+		needFixture = needFixture || s.App == nil
+		if s.App != nil {
+			for tag, archive := range s.App.Images {
+				appImages[tag] = archive
+			}
+		}
 	}
 	img := func(name, variant string) (string, error) {
 		im, err := factory.BuildImageVariant(ctx, o.SourceDir, o.CacheDir, name, variant)
@@ -56,17 +65,29 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 	}
 	var images Images
 	var err error
-	if images.Fixture, err = img("zerodrop-fixture", ""); err != nil {
-		return Runtime{}, err
+	if needFixture {
+		if images.Fixture, err = img("zerodrop-fixture", ""); err != nil {
+			return Runtime{}, err
+		}
+	}
+	// a user's app's images, from archives: an air-gapped cluster pulls nothing
+	if len(appImages) > 0 {
+		if err := c.LoadImages(ctx, appImages); err != nil {
+			return Runtime{}, err
+		}
 	}
 	if images.Loadgen, err = img("zerodrop-loadgen", ""); err != nil {
 		return Runtime{}, err
 	}
-	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
+	// client-go's default limiter (5 requests per second) made waits fail
+	// at their deadline for want of a request, not of a condition
+	cfg := rest.CopyConfig(c.Client.RESTConfig())
+	cfg.QPS, cfg.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return Runtime{}, fmt.Errorf("runner: %w", err)
 	}
-	dyn, err := dynamic.NewForConfig(c.Client.RESTConfig())
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return Runtime{}, fmt.Errorf("runner: %w", err)
 	}
@@ -85,7 +106,7 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 		env.Images["versions"] = fmt.Sprintf("kubernetes %s, etcd %s, coredns %s, containerd %s, crictl %s, cni-plugins %s, debian %s",
 			v.Kubernetes, v.Etcd, v.CoreDNS, v.Containerd, v.Crictl, v.CNIPlugins, v.Suite)
 	}
-	rt := Runtime{Client: cs, Dynamic: dyn, RESTConfig: c.Client.RESTConfig(), Images: images,
+	rt := Runtime{Client: cs, Dynamic: dyn, RESTConfig: cfg, Images: images,
 		NodePort: kind.DefaultPortMappings[0].ContainerPort, Entry: map[suites.Path]string{},
 		NodeExec: c.NodeExec, NodeFreeze: c.NodeFreeze, OutDir: o.OutDir, Environment: env, Log: log}
 	entries, err := c.Entries(ctx)
@@ -120,13 +141,16 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 		if err := c.Install(ctx, kruise.Addon{Mode: o.Mode, CacheDir: o.CacheDir, Log: log}); err != nil {
 			return Runtime{}, err
 		}
+		env.Controllers["openkruise"] = kruise.Version
+	}
+	if needKruise && needFixture {
+		// the fixture's second image, for in-place updates
 		v2, err := img("zerodrop-fixture", "v2")
 		if err != nil {
 			return Runtime{}, err
 		}
 		rt.Images.Variants = map[string]string{"v2": v2}
 		env.Images["fixture v2"] = v2
-		env.Controllers["openkruise"] = kruise.Version
 	}
 	rt.Environment = env
 	return rt, nil

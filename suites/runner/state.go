@@ -48,6 +48,8 @@ type State struct {
 	// warm
 	warmAt    time.Time
 	unreached []string
+	// notes are what the scenario could not verify, said beside a pass
+	notes []string
 	// disrupt
 	span          *outcome.Span
 	disruptionErr error

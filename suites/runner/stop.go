@@ -35,10 +35,9 @@ func (stopPhase) Execute(ctx context.Context, st *State) error {
 		errs = append(errs, err)
 	}
 	if st.remote != nil {
-		res, n, err := st.remote.stop()
+		res, n := st.remote.stop()
 		st.followed = n
 		parts = append(parts, res)
-		errs = append(errs, err)
 	}
 	st.note("load_stop", "")
 	errs = append(errs, st.sink.Close())

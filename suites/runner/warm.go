@@ -35,6 +35,25 @@ func (warmPhase) Execute(ctx context.Context, st *State) error {
 	}
 	budget := time.Until(deadline(wctx)) / 2
 	var unreached []string
+	if st.sc.App != nil {
+		// the app names no pod in its answers: prove each pod serves the
+		// target path directly, and say in the verdict what stays unproven
+		failed, err := observe.ProbePods(wctx, st.rt.Client, st.ref, st.podPort, st.httpPath())
+		if err != nil {
+			return err
+		}
+		for _, f := range failed {
+			unreached = append(unreached, "probe→"+f)
+		}
+		if err := st.tracker.WaitWarm(wctx, requests, 50); err != nil {
+			return err
+		}
+		st.notes = append(st.notes, "which pods each path reached (the app names no pod in its answers; each pod answered a direct probe before the disruption)")
+		st.unreached = unreached
+		st.warmAt = time.Now()
+		st.note(outcome.KindLoadWarm, "")
+		return nil
+	}
 	for _, p := range st.sc.Paths {
 		if !p.KeepAlive() && p.Stream() == "" {
 			continue

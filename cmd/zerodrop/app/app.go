@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"k8s.io/klog/v2"
+
 	"github.com/spf13/cobra"
 )
 
@@ -50,6 +52,11 @@ func (g *globals) logger() *slog.Logger {
 	level := slog.LevelInfo
 	if g.verbose {
 		level = slog.LevelDebug
+	}
+	// client-go logs through klog straight to stderr; only -v shows it
+	if !g.verbose {
+		klog.LogToStderr(false)
+		klog.SetOutput(io.Discard)
 	}
 	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 		if a.Key == slog.TimeKey && len(groups) == 0 {

@@ -6,9 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/zerodrop/zerodrop/kind/addons/kruise"
 	"github.com/zerodrop/zerodrop/kind/addons/traefik"
+	"github.com/zerodrop/zerodrop/kind/factory/gomod"
 
 	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
 	"github.com/zerodrop/zerodrop/kind"
@@ -53,7 +55,7 @@ func newEngineCmd(g *globals) *cobra.Command {
 func newImagesCmd(g *globals) *cobra.Command {
 	var ef engineFlags
 	var o factory.Options
-	var addons bool
+	var addons string
 	cmd := &cobra.Command{
 		Use:   "images",
 		Short: "Build every image an air-gapped kind cluster needs, from Go modules and Debian packages (cached)",
@@ -72,17 +74,32 @@ func newImagesCmd(g *globals) *cobra.Command {
 				return badInput(fmt.Errorf("images: %w", err))
 			}
 			o.CacheDir, o.SourceDir, o.Log = in.CacheDir, in.SourceDir, g.logger()
+			build := map[string]func() error{
+				"traefik":    func() error { _, err := traefik.BuildTraefikImage(cmd.Context(), in.CacheDir, o.Log); return err },
+				"openkruise": func() error { _, err := kruise.BuildImage(cmd.Context(), in.CacheDir, o.Log); return err },
+			}
+			var wanted []string
+			for _, a := range strings.Split(addons, ",") {
+				if a = strings.TrimSpace(a); a == "" {
+					continue
+				}
+				if build[a] == nil {
+					return badInput(fmt.Errorf("images: --addons %q: use traefik, openkruise or both, comma-separated", a))
+				}
+				wanted = append(wanted, a)
+			}
+			// the addons' modules download while the factory compiles
+			for _, m := range []string{traefik.TraefikModule + "@" + traefik.TraefikVersion, kruise.Module + "@" + kruise.Version} {
+				go gomod.Dir(cmd.Context(), m)
+			}
 			res, err := factory.Build(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
-			if addons {
-				// the addons' controllers, built here too, so that no test or
-				// scenario builds one within its own timeout
-				if _, err := traefik.BuildTraefikImage(cmd.Context(), in.CacheDir, o.Log); err != nil {
-					return err
-				}
-				if _, err := kruise.BuildImage(cmd.Context(), in.CacheDir, o.Log); err != nil {
+			// the addons' controllers, built here too, so that no test or
+			// scenario builds one within its own timeout
+			for _, a := range wanted {
+				if err := build[a](); err != nil {
 					return err
 				}
 			}
@@ -92,7 +109,7 @@ func newImagesCmd(g *globals) *cobra.Command {
 		},
 	}
 	ef.add(cmd)
-	cmd.Flags().BoolVar(&addons, "addons", true, "also build the addons' controllers (Traefik, OpenKruise's manager) from their modules")
+	cmd.Flags().StringVar(&addons, "addons", "traefik,openkruise", "also build these addons' controllers from their modules: traefik (Ingress, Gateway API), openkruise (CloneSets); '' for none")
 	cmd.Flags().StringVar(&o.CacheDir, "cache-dir", "", "where builds are cached (default $ZERODROP_CACHE, else ~/.cache/zerodrop)")
 	cmd.Flags().StringVar(&o.SourceDir, "source-dir", "", "the zerodrop source tree (default: the working directory)")
 	cmd.Flags().StringVar(&o.Mirror, "debian-mirror", "", "Debian mirror for debootstrap (default: the host's apt source)")

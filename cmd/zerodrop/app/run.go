@@ -12,7 +12,7 @@ import (
 )
 
 func newRunCmd(g *globals) *cobra.Command {
-	var labels, file string
+	var labels, file, only string
 	var list bool
 	var f execFlags
 	cmd := &cobra.Command{
@@ -50,6 +50,18 @@ its scenarios run as the named sets do.`,
 				if err != nil {
 					return badInput(fmt.Errorf("run: --labels: %w", err))
 				}
+				if only != "" {
+					var kept []suites.Entry
+					for _, e := range entries {
+						if e.Scenario.ID() == only {
+							kept = append(kept, e)
+						}
+					}
+					if len(kept) == 0 {
+						return badInput(fmt.Errorf("run: --scenario %q: no scenario of --labels %q has that ID (see --list)", only, labels))
+					}
+					entries = kept
+				}
 				if len(entries) == 0 {
 					return badInput(fmt.Errorf("run: --labels %q selects no scenario (labels: %s)", labels, strings.Join(suites.LabelNames(), ", ")))
 				}
@@ -72,6 +84,7 @@ its scenarios run as the named sets do.`,
 	cmd.Flags().StringVarP(&labels, "labels", "l", string(suites.Gating), "label filter selecting the scenarios, e.g. 'gating || ingress' or 'disruptions && !control'")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "a scenario file (zerodrop.yaml): run your own workload's scenarios instead of the named sets")
 	cmd.Flags().BoolVar(&list, "list", false, "list the selected scenarios and exit; needs no cluster")
+	cmd.Flags().StringVar(&only, "scenario", "", "run only the scenario of this ID among those the labels select (see --list)")
 	f.add(cmd, 1)
 	return cmd
 }

@@ -203,7 +203,7 @@ func measure(ctx context.Context, rt runner.Runtime, s suites.Scenario, window t
 		return nil, err
 	}
 	m.o = o
-	recs, err := records(filepath.Join(rt.OutDir, s.Dir(), "records.jsonl"))
+	recs, err := outcome.ReadRecordsFile(filepath.Join(rt.OutDir, s.Dir(), "records.jsonl"))
 	if err != nil {
 		return nil, err
 	}
@@ -236,17 +236,6 @@ func scenario(paths []suites.Path, rate int) suites.Scenario {
 	id := strings.ReplaceAll(strings.Trim(fmt.Sprint(paths), "[]"), " ", ",")
 	return suites.Scenario{Workload: workload.Deployment, Profile: p, Paths: paths, Plan: plan, Settle: time.Second,
 		Variant: fmt.Sprintf("%s-%drps", id, rate), Disruption: chaos.Func{N: "idle"}}
-}
-
-func records(path string) ([]outcome.Record, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []outcome.Record
-	err = outcome.ReadRecords(f, func(r outcome.Record) error { out = append(out, r); return nil })
-	return out, err
 }
 
 func quantile(l []time.Duration, q float64) time.Duration {
