@@ -176,6 +176,28 @@ func Acquire(ctx context.Context, client kubernetes.Interface, o Options) (relea
 	}
 }
 
+// AcquireUntilRelease is Acquire for a hold that must outlive ctx: ctx
+// bounds only the wait (a Ctrl-C stops it at once), and the hold ends with
+// the release func alone. An interrupted run keeps the cluster while it
+// cleans up (deletes its namespace, uncordons its node), and a test's hold
+// outlives the context of the test or Ginkgo node that took it.
+func AcquireUntilRelease(ctx context.Context, client kubernetes.Interface, o Options) (func() error, error) {
+	hold, end := context.WithCancel(context.WithoutCancel(ctx))
+	unwatch := context.AfterFunc(ctx, end)
+	release, err := Acquire(hold, client, o)
+	if !unwatch() && err == nil {
+		// ctx ended as the lease was taken: give it back, as after a wait cut short
+		if err = release(); err == nil {
+			err = fmt.Errorf("clusterlock: stopped waiting for %s: %w", o.defaults().lease(), ctx.Err())
+		}
+	}
+	if err != nil {
+		end()
+		return nil, err
+	}
+	return func() error { defer end(); return release() }, nil
+}
+
 // take makes one attempt: it creates the lease, or takes it over when it is
 // free or expired. Every write carries the resourceVersion read, so of two
 // processes racing for it one write wins and the other conflicts, reads

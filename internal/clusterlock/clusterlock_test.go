@@ -426,3 +426,42 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// TestUntilReleaseTheWaitEndsWithCtxTheHoldDoesNot: a ctx that ends stops a
+// wait at once (not after o.Wait), leaving the holder's lease alone; a ctx
+// that ends after the lease was taken leaves it held until the release.
+func TestUntilReleaseTheWaitEndsWithCtxTheHoldDoesNot(t *testing.T) {
+	s := newAPIServer(heldLease("process A", time.Now(), 30*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	o := fast("process B")
+	o.Wait = time.Minute
+	begin := time.Now()
+	if _, err := AcquireUntilRelease(ctx, s, o); err == nil || !strings.Contains(err.Error(), "process A") {
+		t.Fatalf("err %v, want the wait stopped, naming process A", err)
+	}
+	if d := time.Since(begin); d > 10*time.Second {
+		t.Fatalf("the wait went on %s after its ctx ended", d)
+	}
+	if s.holder(t) != "process A" {
+		t.Fatalf("holder %q, want process A", s.holder(t))
+	}
+
+	s = newAPIServer()
+	ctx, cancel = context.WithCancel(context.Background())
+	release, err := AcquireUntilRelease(ctx, s, fast("process B"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	time.Sleep(300 * time.Millisecond) // what a release on ctx end would take, and renewals
+	if s.holder(t) != "process B" {
+		t.Fatalf("holder %q after the wait's ctx ended, want process B still", s.holder(t))
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	if h := s.holder(t); h != "" {
+		t.Fatalf("holder %q after release", h)
+	}
+}

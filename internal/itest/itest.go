@@ -8,7 +8,6 @@ package itest
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -103,22 +102,15 @@ func Lock(ctx context.Context, cs kubernetes.Interface, log *slog.Logger) (relea
 	held.Lock()
 	defer held.Unlock()
 	if held.holds == 0 {
-		// the hold outlives ctx (a Ginkgo node's, one test's), but an ended
-		// ctx still ends the wait
-		hold, stop := context.WithCancel(context.Background())
-		unwatch := context.AfterFunc(ctx, stop)
-		rel, err := clusterlock.Acquire(hold, cs, clusterlock.Options{
+		// the hold outlives ctx (a Ginkgo node's, one test's); an ended ctx
+		// still ends the wait
+		release, err := clusterlock.AcquireUntilRelease(ctx, cs, clusterlock.Options{
 			Identity: inputs.LockIdentity("go test " + filepath.Base(os.Args[0])).String(),
 			Wait:     clusterlock.DefaultWait, Log: log})
-		if !unwatch() || err != nil {
-			stop()
-			if err == nil {
-				_ = rel()
-				err = fmt.Errorf("itest: cluster lock: %w", ctx.Err())
-			}
+		if err != nil {
 			return nil, err
 		}
-		held.release = func() error { err := rel(); stop(); return err }
+		held.release = release
 	}
 	held.holds++
 	var once sync.Once

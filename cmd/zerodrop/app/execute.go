@@ -177,7 +177,9 @@ func execute(ctx context.Context, g *globals, verb string, f execFlags, scenario
 // and the machine's cores, and disturb each other's verdicts.
 func lockCluster(ctx context.Context, log *slog.Logger, cs kubernetes.Interface, f execFlags, verb string) (func() error, error) {
 	id := inputs.LockIdentity(fmt.Sprintf("zerodrop %s (outcomes in %s)", verb, f.out))
-	release, err := clusterlock.Acquire(ctx, cs, clusterlock.Options{Identity: id.String(), Wait: f.waitLock, Log: log})
+	// a Ctrl-C ends the wait, not the hold: an interrupted run keeps the
+	// cluster until it has cleaned up
+	release, err := clusterlock.AcquireUntilRelease(ctx, cs, clusterlock.Options{Identity: id.String(), Wait: f.waitLock, Log: log})
 	var held *clusterlock.HeldError
 	switch {
 	case errors.As(err, &held) && f.waitLock == 0:
