@@ -51,10 +51,11 @@ cluster-up: images
 cluster-down: build
 	$(BIN)/zerodrop down --name $(CLUSTER)
 
-## e2e: the gating suite on the embedded default cluster (exit code + JUnit)
+## e2e: the gating suite on the embedded default cluster (exit code + JUnit); the
+## timeout leaves room for 15 minutes of waiting for the cluster lock
 e2e: cluster-up
 	@mkdir -p $(OUT)
-	@rc=0; ZERODROP_OUT=$(OUT) $(GO) test -count=1 -timeout 45m ./suites/gating \
+	@rc=0; ZERODROP_OUT=$(OUT) $(GO) test -count=1 -timeout 60m ./suites/gating \
 		-ginkgo.label-filter='$(LABELS)' \
 		-ginkgo.junit-report=$(OUT)/junit.xml -ginkgo.json-report=$(OUT)/ginkgo.json || rc=$$?; \
 	$(BIN)/zerodrop report $(OUT) --out $(OUT)/report.md && cat $(OUT)/report.md | sed -n '1,/^## Scenarios/p'; \

@@ -171,10 +171,7 @@ func (c *Cluster) connect() error {
 	if err != nil {
 		return fmt.Errorf("kind: kubeconfig of %q: %w", c.Spec.Name, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(c.Spec.KubeconfigPath), 0o700); err != nil {
-		return fmt.Errorf("kind: %w", err)
-	}
-	if err := os.WriteFile(c.Spec.KubeconfigPath, []byte(raw), 0o600); err != nil {
+	if err := writeKubeconfig(c.Spec.KubeconfigPath, []byte(raw)); err != nil {
 		return fmt.Errorf("kind: write kubeconfig: %w", err)
 	}
 	cl, err := klient.NewWithKubeConfigFile(c.Spec.KubeconfigPath)
@@ -240,6 +237,10 @@ func Down(ctx context.Context, spec Spec, log *slog.Logger) error {
 	spec = spec.Defaults()
 	if log == nil {
 		log = phase.Discard()
+	}
+	// kind removes the cluster's entries from the file, and the file goes too
+	if err := notUserKubeconfig(spec.KubeconfigPath); err != nil {
+		return fmt.Errorf("kind: %w", err)
 	}
 	done := phase.Start(log, "delete cluster", "name", spec.Name)
 	if err := newProvider(log).Delete(spec.Name, spec.KubeconfigPath); err != nil {

@@ -88,8 +88,8 @@ func (s Spec) Validate() error {
 	if s.KubeconfigPath == "" {
 		errs = append(errs, errors.New("cluster.kubeconfig: empty: give the cluster its own kubeconfig file (zerodrop uses $ZERODROP_STATE/<name>.kubeconfig)"))
 	}
-	if home, err := os.UserHomeDir(); err == nil && filepath.Clean(s.KubeconfigPath) == filepath.Join(home, ".kube", "config") {
-		errs = append(errs, fmt.Errorf("cluster.kubeconfig %q: zerodrop never writes your ~/.kube/config; choose another path", s.KubeconfigPath))
+	if err := notUserKubeconfig(s.KubeconfigPath); s.KubeconfigPath != "" && err != nil {
+		errs = append(errs, fmt.Errorf("cluster.%w", err))
 	}
 	seenHost, seenName := map[int32]bool{}, map[string]bool{}
 	for i, p := range s.PortMappings {

@@ -84,3 +84,37 @@ func TestImageVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderBindsLoopbackOnly: whatever the spec, nothing of the cluster
+// listens beyond this machine: the API server and every port mapping of
+// every node bind 127.0.0.1.
+func TestRenderBindsLoopbackOnly(t *testing.T) {
+	specs := []Spec{
+		{KubeconfigPath: "/tmp/k"},
+		{Name: "wide", Workers: 4, KubeconfigPath: "/tmp/k", KubeProxyMode: "nftables", PortMappings: []PortMapping{
+			{Name: "nodeport", ContainerPort: 30080, HostPort: 8080}, {Name: "extra", ContainerPort: 32000, HostPort: 32000}}},
+	}
+	for _, s := range specs {
+		for _, host := range []HostFacts{{}, {CgroupV1: true}} {
+			cfg, err := Render(s, host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Networking.APIServerAddress != "127.0.0.1" {
+				t.Errorf("%s: API server address %q", cfg.Name, cfg.Networking.APIServerAddress)
+			}
+			n := 0
+			for _, node := range cfg.Nodes {
+				for _, p := range node.ExtraPortMappings {
+					n++
+					if p.ListenAddress != "127.0.0.1" {
+						t.Errorf("%s: node %s maps %d on %q", cfg.Name, node.Role, p.HostPort, p.ListenAddress)
+					}
+				}
+			}
+			if want := len(s.Defaults().PortMappings); n != want {
+				t.Errorf("%s: %d port mappings rendered, want %d", cfg.Name, n, want)
+			}
+		}
+	}
+}

@@ -1,13 +1,17 @@
 // Package itest is how an integration test starts: the inputs resolved once
 // (mode, cache and state directories, source tree), the default cluster
-// provisioned (reused when it is healthy and matches), the fixture image on
-// its nodes, a client, and a namespace of its own that goes away with the
-// test. It imports testing, so only tests import it.
+// provisioned (reused when it is healthy and matches), the cluster lock held
+// for the test, the fixture image on its nodes, a client, and a namespace of
+// its own that goes away with the test. It imports testing, so only tests
+// import it.
 package itest
 
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
+	"github.com/zerodrop/zerodrop/internal/clusterlock"
 	"github.com/zerodrop/zerodrop/kind"
 	"github.com/zerodrop/zerodrop/kind/factory"
 )
@@ -44,7 +49,9 @@ func Provision(ctx context.Context, log *slog.Logger) (*kind.Cluster, inputs.Inp
 }
 
 // Start skips the test under -short, otherwise provisions the default
-// cluster and the fixture image, or fails the test.
+// cluster, holds the cluster lock until the test ends (waiting, within the
+// timeout, while another process uses the cluster), and loads the fixture
+// image, or fails the test.
 func Start(t *testing.T, timeout time.Duration, log *slog.Logger) Cluster {
 	t.Helper()
 	if testing.Short() {
@@ -59,14 +66,64 @@ func Start(t *testing.T, timeout time.Duration, log *slog.Logger) Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := Cluster{Ctx: ctx, Cluster: c, Inputs: in}
-	tc.Image = tc.OwnImage(t, "zerodrop-fixture", "")
 	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc.Client = cs
+	release, err := Lock(ctx, cs, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := release(); err != nil {
+			t.Error(err)
+		}
+	})
+	tc := Cluster{Ctx: ctx, Cluster: c, Inputs: in, Client: cs}
+	tc.Image = tc.OwnImage(t, "zerodrop-fixture", "")
 	return tc
+}
+
+// held is this process's hold on the cluster lock, shared by its tests: a
+// second lease of the same process would wait for the first, and a second
+// hold would be cleared by the first one's release.
+var held struct {
+	sync.Mutex
+	holds   int
+	release func() error
+}
+
+// Lock holds the cluster lock (clusterlock) for this test process until the
+// release func is called: waiting up to clusterlock.DefaultWait while another
+// process uses the cluster, or until ctx ends. ctx bounds only the wait; the
+// hold lasts until the release. Holds nest: the lease is released with the
+// last of them. The release func's error says the lock was lost while held.
+func Lock(ctx context.Context, cs kubernetes.Interface, log *slog.Logger) (release func() error, err error) {
+	held.Lock()
+	defer held.Unlock()
+	if held.holds == 0 {
+		// the hold outlives ctx (a Ginkgo node's, one test's); an ended ctx
+		// still ends the wait
+		release, err := clusterlock.AcquireUntilRelease(ctx, cs, clusterlock.Options{
+			Identity: inputs.LockIdentity("go test " + filepath.Base(os.Args[0])).String(),
+			Wait:     clusterlock.DefaultWait, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		held.release = release
+	}
+	held.holds++
+	var once sync.Once
+	return func() (err error) {
+		once.Do(func() {
+			held.Lock()
+			defer held.Unlock()
+			if held.holds--; held.holds == 0 {
+				err = held.release()
+			}
+		})
+		return err
+	}, nil
 }
 
 // OwnImage builds cmd/<name> of the source tree into an image (a variant:

@@ -13,7 +13,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/client-go/kubernetes"
 
+	"github.com/zerodrop/zerodrop/internal/clusterlock"
 	"github.com/zerodrop/zerodrop/internal/itest"
 	"github.com/zerodrop/zerodrop/suites"
 	"github.com/zerodrop/zerodrop/suites/runner"
@@ -38,6 +40,13 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	log := slog.New(slog.NewTextHandler(GinkgoWriter, nil))
 	c, in, err := itest.Provision(ctx, log)
 	Expect(err).NotTo(HaveOccurred())
+	// the cluster is this suite's alone until it ends: another zerodrop run
+	// on it would share its node ports, its drained nodes and the CPU
+	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
+	Expect(err).NotTo(HaveOccurred())
+	release, err := itest.Lock(ctx, cs, log)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(release) // an error: the lock was lost, and so is the verdict's worth
 	out := os.Getenv("ZERODROP_OUT")
 	if out == "" {
 		out = filepath.Join("..", "..", "out", time.Now().UTC().Format("20060102-150405"))
@@ -52,7 +61,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	rt, err = runner.Setup(ctx, runner.SetupOptions{Cluster: c, Mode: in.Mode, CacheDir: in.CacheDir, SourceDir: in.SourceDir, OutDir: out, Log: log}, scenarios)
 	Expect(err).NotTo(HaveOccurred())
 	GinkgoWriter.Printf("outcomes in %s\n", out)
-}, NodeTimeout(15*time.Minute))
+}, NodeTimeout(15*time.Minute+clusterlock.DefaultWait))
 
 var _ = Describe("zero dropped requests", Serial, suites.Labels(suites.Cluster), func() {
 	var entries []TableEntry

@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
+	"github.com/zerodrop/zerodrop/internal/clusterlock"
 	"github.com/zerodrop/zerodrop/kind"
 	"github.com/zerodrop/zerodrop/outcome"
 	"github.com/zerodrop/zerodrop/reports"
@@ -25,6 +29,7 @@ type execFlags struct {
 	out, name, cacheDir, stateDir, sourceDir, baseline string
 	keep                                               bool
 	repeat, parallel                                   int
+	waitLock                                           time.Duration
 }
 
 func (f *execFlags) add(cmd *cobra.Command, parallel int) {
@@ -34,6 +39,7 @@ func (f *execFlags) add(cmd *cobra.Command, parallel int) {
 	cmd.Flags().IntVar(&f.repeat, "repeat", 1, "run every scenario this many times; cells whose trials disagree are flaky and fail")
 	cmd.Flags().IntVar(&f.parallel, "parallel", parallel, "scenarios at once, each in its own namespace (node-level disruptions always run alone)")
 	cmd.Flags().StringVar(&f.baseline, "baseline", "", "the outcomes of an earlier run: fail when a cell got worse")
+	cmd.Flags().DurationVar(&f.waitLock, "wait-lock", clusterlock.DefaultWait, "while another zerodrop process uses the cluster (its lock, the Lease "+clusterlock.DefaultNamespace+"/"+clusterlock.DefaultName+"), wait this long for it; 0 refuses at once")
 	cmd.Flags().StringVar(&f.sourceDir, "source-dir", "", "the zerodrop source tree the fixture images are built from (default: the one at or above the working directory)")
 	addDirFlags(cmd, &f.cacheDir, &f.stateDir)
 }
@@ -42,6 +48,9 @@ func (f *execFlags) add(cmd *cobra.Command, parallel int) {
 func (f *execFlags) validate(verb string) error {
 	if f.repeat < 1 || f.repeat > 100 {
 		return badInput(fmt.Errorf("%s: --repeat %d: use 1 to 100", verb, f.repeat))
+	}
+	if f.waitLock < 0 {
+		return badInput(fmt.Errorf("%s: --wait-lock %s: use 0 (refuse at once) or a duration to wait", verb, f.waitLock))
 	}
 	if f.parallel < 1 || f.parallel > 16 {
 		return badInput(fmt.Errorf("%s: --parallel %d: use 1 to 16", verb, f.parallel))
@@ -63,7 +72,7 @@ func (f *execFlags) validate(verb string) error {
 // execute runs the scenarios on the cluster, prints one line per scenario,
 // writes report.md, report.html and junit.xml, and returns an error unless
 // every cell is as expected (and none is flaky, or worse than the baseline).
-func execute(ctx context.Context, g *globals, verb string, f execFlags, scenarios []suites.Scenario) error {
+func execute(ctx context.Context, g *globals, verb string, f execFlags, scenarios []suites.Scenario) (err error) {
 	log := g.logger()
 	in, err := inputs.Resolve(ctx, kind.Auto, f.cacheDir, f.stateDir).WithSource(f.sourceDir)
 	if err != nil {
@@ -80,6 +89,20 @@ func execute(ctx context.Context, g *globals, verb string, f execFlags, scenario
 	if err := c.WaitReady(ctx); err != nil {
 		return fmt.Errorf("%s: %w", verb, err)
 	}
+	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
+	if err != nil {
+		return fmt.Errorf("%s: %w", verb, err)
+	}
+	release, err := lockCluster(ctx, log, cs, f, verb)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// a run that lost the lock shared the cluster: its verdicts do not count
+		if lerr := release(); lerr != nil {
+			err = errors.Join(err, fmt.Errorf("%s: %w: the verdicts in %s may be disturbed; run again", verb, lerr, f.out))
+		}
+	}()
 	rt, err := runner.Setup(ctx, runner.SetupOptions{Cluster: c, Mode: in.Mode, CacheDir: in.CacheDir, SourceDir: in.SourceDir, OutDir: f.out, Log: log}, scenarios)
 	if err != nil {
 		return fmt.Errorf("%s: %w", verb, err)
@@ -147,6 +170,26 @@ func execute(ctx context.Context, g *globals, verb string, f execFlags, scenario
 		return fmt.Errorf("%s: worse than the baseline: %s", verb, strings.Join(worse, "; "))
 	}
 	return nil
+}
+
+// lockCluster holds the cluster lock until the release func: two zerodrop
+// processes on one cluster share its node ports, the nodes a drain cordons
+// and the machine's cores, and disturb each other's verdicts.
+func lockCluster(ctx context.Context, log *slog.Logger, cs kubernetes.Interface, f execFlags, verb string) (func() error, error) {
+	id := inputs.LockIdentity(fmt.Sprintf("zerodrop %s (outcomes in %s)", verb, f.out))
+	// a Ctrl-C ends the wait, not the hold: an interrupted run keeps the
+	// cluster until it has cleaned up
+	release, err := clusterlock.AcquireUntilRelease(ctx, cs, clusterlock.Options{Identity: id.String(), Wait: f.waitLock, Log: log})
+	var held *clusterlock.HeldError
+	switch {
+	case errors.As(err, &held) && f.waitLock == 0:
+		return nil, fmt.Errorf("%s: %w; to wait for it, pass --wait-lock %s", verb, err, clusterlock.DefaultWait)
+	case errors.As(err, &held):
+		return nil, fmt.Errorf("%s: %w; pass a longer --wait-lock to wait more", verb, err)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", verb, err)
+	}
+	return release, nil
 }
 
 // nodeLevel reports whether a scenario's disruption acts on a whole node.

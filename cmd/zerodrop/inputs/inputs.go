@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/zerodrop/zerodrop/internal/clusterlock"
 	"github.com/zerodrop/zerodrop/kind"
 	"github.com/zerodrop/zerodrop/kind/factory"
 )
@@ -102,6 +103,20 @@ func ClusterName() string {
 		return n
 	}
 	return kind.DefaultName
+}
+
+// started is when this process began, near enough: when its packages were
+// initialised.
+var started = time.Now()
+
+// LockIdentity names this process in the cluster lock, for whoever finds the
+// cluster in use: the command, the host, the PID and when it started.
+func LockIdentity(command string) clusterlock.Identity {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "an unnamed host"
+	}
+	return clusterlock.Identity{Command: command, Host: host, PID: os.Getpid(), Started: started}
 }
 
 // registryHost is what auto mode asks about. Only a DNS lookup is made: no
