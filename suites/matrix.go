@@ -103,6 +103,17 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 				}
 			}
 		}
+		// the app behind a proxy sidecar, classic and native, under a
+		// rolling update (the sidecars set's cells; --profiles names them
+		// for the other disruptions)
+		if len(f.Profiles) == 0 {
+			for _, name := range fixtures.SidecarProfileNames {
+				p, _ := fixtures.Preset(name)
+				if err := add(p, RollingUpdate, "", Sidecars); err != nil {
+					return nil, err
+				}
+			}
+		}
 		if len(f.Profiles) == 0 || slices.Contains(f.Profiles, fixtures.PreStopAndDrain) {
 			p, _ := fixtures.Preset(fixtures.PreStopAndDrain)
 			// a budget of one pod at a time: the drain proceeds pod by pod
@@ -209,7 +220,7 @@ func ExpectationsMarkdown(entries []Entry) string {
 		seen[s.Profile.Name] = true
 	}
 	b.WriteString("\nWhy, per profile (new connections; keep-alive):\n\n")
-	for _, name := range fixtures.ProfileNames {
+	for _, name := range fixtures.AllProfileNames() {
 		if !seen[string(name)] {
 			continue
 		}
