@@ -51,8 +51,13 @@ func TestInstanceKey(t *testing.T) {
 func TestPropagationTails(t *testing.T) {
 	t0 := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 	tl := []outcome.Event{
+		// web-a's endpoint in the nodeport Service's slice is not yet ready
+		// when the recording starts: that is no removal
+		{Time: t0.Add(-10 * time.Second), Source: "endpoint", Kind: "endpoint_not_ready", Pod: "web-a", Detail: "web-nodeport 10.0.0.1"},
+		{Time: t0.Add(-10 * time.Second), Source: "endpoint", Kind: "endpoint_ready", Pod: "web-a", Detail: "web 10.0.0.1"},
+		{Time: t0.Add(-9 * time.Second), Source: "endpoint", Kind: "endpoint_ready", Pod: "web-a", Detail: "web-nodeport 10.0.0.1"},
 		{Time: t0, Source: "app", Kind: "app_sigterm", Pod: "web-a"},
-		{Time: t0.Add(200 * time.Millisecond), Source: "endpoint", Kind: "endpoint_terminating", Pod: "web-a"},
+		{Time: t0.Add(200 * time.Millisecond), Source: "endpoint", Kind: "endpoint_terminating", Pod: "web-a", Detail: "web-nodeport 10.0.0.1"},
 		{Time: t0.Add(time.Second), Source: "app", Kind: "app_sigterm", Pod: "web-b"},
 	}
 	recs := []outcome.Record{
