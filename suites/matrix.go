@@ -73,8 +73,15 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 		if err != nil {
 			return err
 		}
+		paths := loaded
+		if profile.Sidecar != nil {
+			paths = sidecarPaths(loaded)
+			if len(paths) == 0 {
+				return nil
+			}
+		}
 		s := Scenario{Workload: workload.Deployment, Profile: profile, Disruption: d.Do, NewVersion: d.NewVersion, Prepare: d.Prepare,
-			Paths: loaded, Plan: MatrixPlan, Variant: variant}
+			Paths: paths, Plan: MatrixPlan, Variant: variant}
 		out = append(out, Entry{Scenario: s, Labels: append([]Label{Matrix}, labels...)})
 		return nil
 	}
@@ -132,6 +139,21 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// sidecarPaths are the paths on which a client's connection ends at the
+// pod's proxy sidecar: not the Ingress and Gateway paths, where Traefik holds
+// the connections to the pod (and leaves a terminating pod when its
+// endpoint goes), so a sidecar preset's expectations for kept-alive clients
+// do not speak of them.
+func sidecarPaths(paths []Path) []Path {
+	var out []Path
+	for _, p := range paths {
+		if b := p.Base(); b != PathIngress && b != PathGateway {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // PDB is a scenario's own PodDisruptionBudget (default: maxUnavailable 1).

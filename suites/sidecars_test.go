@@ -59,6 +59,9 @@ func TestMatrixHasTheSidecarCells(t *testing.T) {
 			if !strings.Contains(strings.Join(e.LabelStrings(), ","), string(Sidecars)) {
 				t.Errorf("%s carries no sidecars label", e.Scenario.ID())
 			}
+			if e.Scenario.Uses(PathIngress, PathGateway) || !e.Scenario.Uses(PathNodePort, PathClusterIP, PathHeadless) || len(e.Scenario.Paths) != 6 {
+				t.Errorf("%s loads %v: a sidecar cell loads the paths whose connections end at the proxy, with both clients", e.Scenario.ID(), e.Scenario.Paths)
+			}
 		}
 	}
 	if len(got) != len(fixtures.SidecarProfileNames) {
@@ -71,6 +74,11 @@ func TestMatrixHasTheSidecarCells(t *testing.T) {
 	}
 	if len(only) != len(MatrixDisruptions) {
 		t.Fatalf("--profiles sidecar-native: %d cells, want %d", len(only), len(MatrixDisruptions))
+	}
+	// only paths through the ingress controller: no sidecar cell
+	none, err := MatrixSet(MatrixFilter{Profiles: []fixtures.ProfileName{fixtures.SidecarNativeP}, Paths: []Path{PathIngress}})
+	if err != nil || len(none) != 0 {
+		t.Fatalf("sidecar cells over the ingress path only: %d, %v", len(none), err)
 	}
 	md := ExpectationsMarkdown(all)
 	if !strings.Contains(md, "- **sidecar-native** — pass: a native sidecar gets SIGTERM only after the app has exited") {
