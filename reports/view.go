@@ -287,6 +287,10 @@ func advice(outs []*outcome.Outcome) []string {
 			case p.GraceSeconds > 0 && time.Duration(p.GraceSeconds)*time.Second < need:
 				say(fmt.Sprintf("%s: terminationGracePeriodSeconds %d is shorter than preStop %ds + drain %s: SIGKILL cuts the requests still in flight; raise it to at least %d.",
 					who, p.GraceSeconds, p.PreStopSeconds, drain, int(math.Ceil(need.Seconds()))+2))
+			case p.Sidecar != nil && p.Sidecar.Mode == "classic" && onTermDrain(p.Sidecar.OnTerm) == 0 && p.Sidecar.PreStopSeconds == 0:
+				say(fmt.Sprintf("%s: the proxy sidecar is stopped with the app and exits at once, while the app still drains: make it a native sidecar (an init container with `restartPolicy: Always`: the kubelet stops it after the app), or keep it serving past the app's preStop and drain (%s).", who, need))
+			case p.Sidecar != nil && p.Sidecar.Mode == "native" && c.Client == outcome.KeepAlive && p.Sidecar.PreStop != "drain":
+				say(who + ": pooled connections end at the proxy, which drops the app's `Connection: close` and drains only at its own SIGTERM, after the app has stopped listening: start the proxy's drain in its preStop hook, at the deletion.")
 			case c.Client == outcome.KeepAlive && drain == 0 && p.OnTerm != "":
 				say(who + ": pooled connections outlive the endpoint and meet the exit: keep serving after SIGTERM and answer with `Connection: close` while draining, so clients leave before the exit.")
 			case onlyRetries(classes):
@@ -352,7 +356,11 @@ func details(o *outcome.Outcome) []string {
 		out = append(out, line+": "+c.Verdict.Reason)
 	}
 	p := o.Scenario.Profile
-	out = append(out, fmt.Sprintf("profile %s: preStop %s%s, on SIGTERM %s, grace %ds, %d replicas", p.Name, p.PreStop, secs(p.PreStopSeconds), orUnknown(p.OnTerm), p.GraceSeconds, p.Replicas))
+	line := fmt.Sprintf("profile %s: preStop %s%s, on SIGTERM %s, grace %ds, %d replicas", p.Name, p.PreStop, secs(p.PreStopSeconds), orUnknown(p.OnTerm), p.GraceSeconds, p.Replicas)
+	if sc := p.Sidecar; sc != nil {
+		line += fmt.Sprintf("; behind a %s proxy sidecar: preStop %s%s, on SIGTERM %s", sc.Mode, orNone(sc.PreStop), secs(sc.PreStopSeconds), sc.OnTerm)
+	}
+	out = append(out, line)
 	if d := o.Disruption; d != nil {
 		line := fmt.Sprintf("disruption %s from %s to %s, then %s of load", d.Name, d.Start.Format("15:04:05.000"), d.End.Format("15:04:05.000"), d.Settle)
 		if len(d.Verified) > 0 {
@@ -489,4 +497,11 @@ func Flaky(outs []*outcome.Outcome) []string {
 		}
 	}
 	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
