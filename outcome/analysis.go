@@ -160,13 +160,27 @@ func windowsOf(timeline []Event) podWindows {
 			end = e.Time
 		}
 	}
+	// a pod not ready before it ever was is starting, not terminating: a
+	// surging rollout's new pods enter their EndpointSlices not ready
+	firstReady := map[string]time.Time{}
+	for _, e := range timeline {
+		if e.Pod != "" && (e.Kind == "pod_ready" || e.Kind == KindEndpointReady) {
+			if t, ok := firstReady[e.Pod]; !ok || e.Time.Before(t) {
+				firstReady[e.Pod] = e.Time
+			}
+		}
+	}
+	wasReady := func(e Event) bool {
+		t, ok := firstReady[e.Pod]
+		return ok && t.Before(e.Time)
+	}
 	gone := map[string]time.Time{}
 	for _, e := range timeline {
 		switch {
 		case e.Pod == "":
 		case e.Kind == "pod_deleting" || e.Kind == KindAppSigterm || e.Kind == "endpoint_terminating" ||
 			e.Kind == "endpoint_terminating_serving" || e.Kind == "container_terminated" || e.Kind == "k8s_Killing" ||
-			(e.Source == SourceEndpoint && e.Kind == "endpoint_not_ready") || e.Kind == "pod_unready":
+			(((e.Source == SourceEndpoint && e.Kind == "endpoint_not_ready") || e.Kind == "pod_unready") && wasReady(e)):
 			if win, ok := w.terminating[e.Pod]; !ok || e.Time.Before(win[0]) {
 				w.terminating[e.Pod] = [2]time.Time{e.Time, end}
 			}
