@@ -254,7 +254,7 @@ func describe(res tune.Result, rec tune.Recommendation, base suites.Scenario, pa
 		}
 	}
 	if rec.Shutdown >= 0 {
-		fmt.Fprintf(&b, "app shutdown after SIGTERM: at most %s (measured to the second)\n", rec.Shutdown)
+		fmt.Fprintf(&b, "app shutdown after SIGTERM: at most %s (the kubelet reports an exit to the second)\n", rec.Shutdown.Round(10*time.Millisecond))
 	} else {
 		b.WriteString("app shutdown after SIGTERM: not measured (no pod seen exiting)\n")
 	}
@@ -262,7 +262,7 @@ func describe(res tune.Result, rec tune.Recommendation, base suites.Scenario, pa
 		fmt.Fprintf(&b, "SIGKILLed app containers in the runs: %d (the grace period ran out)\n", rec.Killed)
 	}
 	shutdown := max(rec.Shutdown, 0)
-	fmt.Fprintf(&b, "grace period: %d s = preStop %d s + shutdown %s (rounded up) + margin %s\n", rec.GraceSeconds, rec.PreStopSeconds, shutdown, rec.Margin)
+	fmt.Fprintf(&b, "grace period: %d s = preStop %d s + shutdown %s (rounded up to a second) + margin %s\n", rec.GraceSeconds, rec.PreStopSeconds, shutdown.Round(10*time.Millisecond), rec.Margin)
 	fmt.Fprintf(&b, "the search: %d candidates, %d runs", len(res.Steps), runs(res))
 	if f.repeat > 1 {
 		fmt.Fprintf(&b, " (%d per passing candidate)", f.repeat)
