@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zerodrop/zerodrop/kind"
+	"github.com/zerodrop/zerodrop/suites"
+	"github.com/zerodrop/zerodrop/suites/tune"
 )
 
 // TestTuneFlagsAreCheckedBeforeTheCluster: every bad flag is bad input
@@ -61,5 +64,33 @@ func TestTuneFlagsAreCheckedBeforeTheCluster(t *testing.T) {
 	_, _, err := run(t, "tune", "-f", file, "--name", "nosuch", "--out", out, "--path", "clusterip", "--disruption", "evict", "--max", "8s")
 	if !errors.Is(err, kind.ErrNoCluster) || isBadInput(err) {
 		t.Errorf("valid flags: %v, want no such cluster", err)
+	}
+}
+
+// TestTuneSaysWhatTheGraceRestsOn: the summary names the smallest passing
+// sleep and the one below it that failed, the tail or its bounds, the
+// shutdown and the margin the grace period adds up from.
+func TestTuneSaysWhatTheGraceRestsOn(t *testing.T) {
+	res := tune.Result{Found: true, PreStop: 2, Failing: 1, Steps: []tune.Step{{Trials: []tune.Trial{{}, {}}}, {Trials: []tune.Trial{{}}}}}
+	rec := tune.Recommendation{PreStopSeconds: 2, GraceSeconds: 8, Shutdown: 953 * time.Millisecond, Margin: 5 * time.Second}
+	got := describe(res, rec, suites.Scenario{}, suites.PathNodePort, execFlags{out: "out", repeat: 2})
+	for _, want := range []string{
+		"smallest preStop that passed: 2 s (1 s did not)",
+		"propagation tail on nodeport: not measured (the app names no pod in its answers: X-Pod-Name); the search bounds it: requests still reached pods that exited 1 s after their deletion, none that exited 2 s after",
+		"app shutdown after SIGTERM: at most 950ms",
+		"grace period: 8 s = preStop 2 s + shutdown 950ms (rounded up to a second) + margin 5s",
+		"the search: 2 candidates, 3 runs (2 per passing candidate); report: out/report.md",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the summary does not say %q:\n%s", want, got)
+		}
+	}
+	rec.TailMeasured, rec.Tail, rec.Shutdown, rec.Killed = true, 1234*time.Millisecond, -1, 2
+	res.Failing, res.PreStop, rec.PreStopSeconds = -1, 0, 0
+	got = describe(res, rec, suites.Scenario{}, suites.PathClusterIP, execFlags{out: "out", repeat: 1})
+	for _, want := range []string{"drops nothing on clusterip without one", "propagation tail on clusterip: 1.234s", "not measured (no pod seen exiting)", "SIGKILLed app containers in the runs: 2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the summary does not say %q:\n%s", want, got)
+		}
 	}
 }
