@@ -161,17 +161,26 @@ func windowsOf(timeline []Event) podWindows {
 		}
 	}
 	// a pod not ready before it ever was is starting, not terminating: a
-	// surging rollout's new pods enter their EndpointSlices not ready
+	// surging rollout's new pods enter their EndpointSlices not ready. Each
+	// source on its own: an EndpointSlice may still list a pod not ready
+	// after the pod watch saw it ready.
+	readyKey := func(e Event) string {
+		if e.Source == SourceEndpoint {
+			slice, _, _ := strings.Cut(e.Detail, " ")
+			return e.Pod + "|" + slice
+		}
+		return e.Pod
+	}
 	firstReady := map[string]time.Time{}
 	for _, e := range timeline {
-		if e.Pod != "" && (e.Kind == "pod_ready" || e.Kind == KindEndpointReady) {
-			if t, ok := firstReady[e.Pod]; !ok || e.Time.Before(t) {
-				firstReady[e.Pod] = e.Time
+		if e.Pod != "" && (e.Kind == "pod_ready" || (e.Source == SourceEndpoint && e.Kind == KindEndpointReady)) {
+			if t, ok := firstReady[readyKey(e)]; !ok || e.Time.Before(t) {
+				firstReady[readyKey(e)] = e.Time
 			}
 		}
 	}
 	wasReady := func(e Event) bool {
-		t, ok := firstReady[e.Pod]
+		t, ok := firstReady[readyKey(e)]
 		return ok && t.Before(e.Time)
 	}
 	gone := map[string]time.Time{}

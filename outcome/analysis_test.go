@@ -60,9 +60,13 @@ func TestAttribute(t *testing.T) {
 // terminating; once it was ready, not ready is a sign of its end.
 func TestANewPodIsNotTerminating(t *testing.T) {
 	tl := []Event{
-		{Time: t0.Add(10 * time.Second), Source: SourceEndpoint, Kind: "endpoint_not_ready", Pod: "web-new"},
+		{Time: t0.Add(10 * time.Second), Source: SourceEndpoint, Kind: "endpoint_not_ready", Pod: "web-new", Detail: "web 10.0.0.9"},
 		{Time: t0.Add(12 * time.Second), Source: SourcePod, Kind: "pod_ready", Pod: "web-new"},
-		{Time: t0.Add(40 * time.Second), Source: SourceEndpoint, Kind: "endpoint_not_ready", Pod: "web-new"},
+		// the other slice lists it not ready after the pod watch saw it ready
+		{Time: t0.Add(12500 * time.Millisecond), Source: SourceEndpoint, Kind: "endpoint_not_ready", Pod: "web-new", Detail: "web-np 10.0.0.9"},
+		{Time: t0.Add(13 * time.Second), Source: SourceEndpoint, Kind: KindEndpointReady, Pod: "web-new", Detail: "web 10.0.0.9"},
+		{Time: t0.Add(13 * time.Second), Source: SourceEndpoint, Kind: KindEndpointReady, Pod: "web-new", Detail: "web-np 10.0.0.9"},
+		{Time: t0.Add(40 * time.Second), Source: SourceEndpoint, Kind: "endpoint_not_ready", Pod: "web-new", Detail: "web 10.0.0.9"},
 		{Time: t0.Add(50 * time.Second), Source: SourcePod, Kind: "pod_deleted", Pod: "web-new"},
 	}
 	fail := func(at time.Duration) Record {
