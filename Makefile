@@ -19,7 +19,7 @@ CLUSTER ?= zerodrop
 OUT ?= $(CURDIR)/out/$(shell date -u +%Y%m%d-%H%M%S)
 LABELS ?= gating
 
-.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e faults matrix findings examples example-image docs bench bench-load bench-streams bench-capacity bench-matrix vet clean
+.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e faults matrix findings examples example-image docs bench bench-load bench-streams bench-capacity bench-matrix test-cold vet clean
 
 # matrix filters and parallelism (see `zerodrop matrix --help`)
 MATRIX_FLAGS ?=
@@ -106,6 +106,11 @@ docs: build
 ## faults: the harness under faults, every case (CI runs a subset within make test)
 faults: cluster-up
 	ZERODROP_FAULTS=all $(GO) test -count=1 -timeout 30m -run 'Interrupt|Killed|Restart' -v ./cmd/zerodrop ./suites/runner
+	ZERODROP_FAULTS=all $(GO) test -count=1 -timeout 15m -run 'TestDisruptionsOnTheCluster/stop' -v ./chaos
+
+## test-cold: what a fresh machine meets: two root filesystems debootstrapped side by side from an empty cache (minutes)
+test-cold:
+	ZERODROP_COLD=1 $(GO) test -count=1 -timeout 30m -run TestRootfsConcurrentEmptyCache -v ./kind/factory
 
 ## bench: load engine benchmarks (see docs/benchmarks.md)
 bench bench-load:
