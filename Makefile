@@ -19,7 +19,7 @@ CLUSTER ?= zerodrop
 OUT ?= $(CURDIR)/out/$(shell date -u +%Y%m%d-%H%M%S)
 LABELS ?= gating
 
-.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e faults matrix findings docs bench bench-load bench-streams bench-capacity bench-matrix test-cold vet clean
+.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e faults matrix findings examples example-image docs bench bench-load bench-streams bench-capacity bench-matrix test-cold vet clean
 
 # matrix filters and parallelism (see `zerodrop matrix --help`)
 MATRIX_FLAGS ?=
@@ -82,6 +82,21 @@ findings: cluster-up
 	-$(BIN)/zerodrop matrix --out $(OUT) --parallel $(PARALLEL) $(MATRIX_FLAGS)
 	cp $(OUT)/report.md docs/findings-run.md
 	@echo "matrix report in docs/findings-run.md (the run in $(OUT))"
+
+## example-image: the example app's image (plain-app:v1) as an archive beside its
+## scenario file, built offline: the app's Go module, one non-root layer
+example-image:
+	$(GO) run ./internal/cmd/exampleimage -app docs/examples/plain-app/app -out docs/examples/plain-app/plain-app.tar
+
+## examples: every docs/examples scenario file judged on the running cluster (make
+## cluster); each loads the image archive its spec.images names. Outcomes and
+## report.md per example under $(OUT)
+EXAMPLES ?= plain-app plain-app-prestop
+examples: build example-image
+	@mkdir -p $(OUT)
+	@rc=0; for ex in $(EXAMPLES); do \
+		$(BIN)/zerodrop run -f docs/examples/$$ex/zerodrop.yaml --out $(OUT)/$$ex || rc=$$?; \
+	done; echo "outcomes and report.md per example in $(OUT)"; exit $$rc
 
 ## docs: generated documentation (the matrix's expectations, the scenario file's JSON Schema)
 docs: build

@@ -295,10 +295,14 @@ func advice(outs []*outcome.Outcome) []string {
 				say(who + ": pooled connections outlive the endpoint and meet the exit: keep serving after SIGTERM and answer with `Connection: close` while draining, so clients leave before the exit.")
 			case onlyRetries(classes):
 				say(who + ": idle pooled connections were closed under requests at shutdown (Go retried them unseen): clients must retry idempotent requests on a stale connection (RFC 9112 §9.3.1), or the app must close idle connections before it stops taking requests.")
+			case len(worst) == 0 && (p.PreStop == "none" || p.PreStop == ""):
+				say(who + ": the app stops while proxies still route to it: add a preStop sleep; no propagation tail was measured (the app names no pod in its answers): `zerodrop tune` finds the shortest sleep that drops nothing.")
+			case len(worst) == 0:
+				say(fmt.Sprintf("%s: requests still reached the pod after its preStop delay: lengthen it beyond %ds; no propagation tail was measured (the app names no pod in its answers): `zerodrop tune` finds the shortest sleep that drops nothing.", who, p.PreStopSeconds))
 			case p.PreStop == "none" || p.PreStop == "":
 				say(fmt.Sprintf("%s: the app stops while proxies still route to it: add a preStop sleep of at least %s (the measured tail + 1 s).", who, recommended(worst)))
 			default:
-				say(fmt.Sprintf("%s: requests still reached the pod after its preStop delay: lengthen it to at least %s (the measured tail + 1 s).", who, recommended(worst)))
+				say(fmt.Sprintf("%s: requests still reached the pod after its preStop delay: lengthen it to at least %s (the measured tail + 1 s, and more than its %ds).", who, recommendedAbove(worst, p.PreStopSeconds), p.PreStopSeconds))
 			}
 		}
 	}
@@ -335,6 +339,16 @@ func onlyRetries(classes map[outcome.Class]int) bool {
 }
 
 // recommended is the longest measured tail + 1 s, rounded up to a second.
+// recommendedAbove is recommended, and at least a second more than the
+// preStop delay that was not enough.
+func recommendedAbove(worst map[string]time.Duration, preStopSeconds int) string {
+	var w time.Duration
+	for _, d := range worst {
+		w = max(w, d)
+	}
+	return fmt.Sprintf("%ds", max(int(math.Ceil((w+time.Second).Seconds())), preStopSeconds+1))
+}
+
 func recommended(worst map[string]time.Duration) string {
 	var w time.Duration
 	for _, d := range worst {
