@@ -101,3 +101,28 @@ func TestTrialsThatDisagreeAreFlaky(t *testing.T) {
 		t.Fatalf("disagreeing trials:\n%s", got)
 	}
 }
+
+// TestAStuckRolloutIsItsOwnOutcome: a stuck rollout expected stuck is as
+// expected (✅, counted as dropping nothing) and its details say how it got
+// stuck and recovered.
+func TestAStuckRolloutIsItsOwnOutcome(t *testing.T) {
+	outs, err := outcome.LoadDirs("testdata/run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := outs[len(outs)-1]
+	if o.Disruption == nil {
+		o.Disruption = &outcome.Span{Name: "stuck-rollout-v2"}
+	}
+	o.Disruption.Stuck = &outcome.RolloutStuck{Deployment: "web", Version: "v2", Reason: outcome.ProgressDeadlineExceeded,
+		Message: `ReplicaSet "web-6f9" has timed out progressing.`, DeadlineSeconds: 15, RolledBackTo: "1", Replicas: 3, OldMinAvailable: 3}
+	o.Verdict = outcome.Verdict{Result: outcome.Stuck, Expected: outcome.ExpectStuck, AsExpected: true, Reason: o.Disruption.Stuck.String() + "; zero failed requests of 100"}
+	o.Cells = nil
+	got := Markdown([]*outcome.Outcome{o})
+	for _, want := range []string{"# zerodrop report: PASS", "✅ stuck", "rollout stuck (ProgressDeadlineExceeded): deployment web gave up on v2",
+		"the old version kept 3 of 3 replicas available meanwhile", `has timed out progressing`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -112,7 +112,7 @@ func trialsText(refs []cellRef) (mark, text string) {
 		fails = append(fails, fmt.Sprint(n))
 	}
 	var parts []string
-	for _, res := range []outcome.Result{outcome.Pass, outcome.Fail, outcome.Blocked, outcome.Invalid, outcome.Error} {
+	for _, res := range outcome.Results {
 		if results[res] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", res, results[res]))
 		}
@@ -227,7 +227,7 @@ func profileSummaries(grids []grid) []string {
 						per[row][g.Client] = &count{}
 					}
 					per[row][g.Client].all++
-					if c.Cell.Verdict.Result == outcome.Pass || c.Cell.Verdict.Result == outcome.Blocked {
+					if c.Cell.Verdict.Result.Clean() {
 						per[row][g.Client].pass++
 					}
 				}
@@ -359,6 +359,9 @@ func details(o *outcome.Outcome) []string {
 			line += "; verified: " + strings.Join(d.Verified, "; ")
 		}
 		out = append(out, line)
+		if d.Stuck != nil {
+			out = append(out, d.Stuck.String()+": "+d.Stuck.Message)
+		}
 	}
 	if o.Load != nil {
 		var what []string

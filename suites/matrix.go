@@ -24,7 +24,7 @@ type MatrixFilter struct {
 	Paths []Path
 	// Clients: new connections, keep-alive, or both (empty).
 	Clients []outcome.Client
-	// Extras adds the strategy and PodDisruptionBudget cases.
+	// Extras adds the strategy, PodDisruptionBudget and stuck-rollout cases.
 	Extras bool
 }
 
@@ -119,6 +119,21 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 			s.Disruption = chaos.DrainNode{Timeout: 30 * time.Second}
 			s.Expect, s.Why = outcome.ExpectBlocked, "a PodDisruptionBudget of maxUnavailable 0 allows no eviction: kubectl drain retries its 429s until it gives up, and the node must be left uncordoned"
 		}
+		// the stuck rollouts (the stuck set), on the matrix's paths
+		if len(f.Profiles) == 0 || slices.Contains(f.Profiles, fixtures.PreStopAndDrain) {
+			for _, e := range stuckCases(loaded) {
+				k := StuckRollout
+				if strings.HasPrefix(e.Scenario.Disruption.Name(), string(CrashRollout)) {
+					k = CrashRollout
+				}
+				if len(f.Disruptions) > 0 && !slices.Contains(f.Disruptions, k) {
+					continue
+				}
+				e.Scenario.Plan = MatrixPlan
+				e.Labels = append([]Label{Matrix}, e.Labels...)
+				out = append(out, e)
+			}
+		}
 	}
 	return out, nil
 }
@@ -205,7 +220,17 @@ func ExpectationsMarkdown(entries []Entry) string {
 				base = append(base, string(p))
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | **%s** | **%s** |\n", s.ID(), strings.Join(base, ", "), x[outcome.NewConnections].Expect, x[outcome.KeepAlive].Expect)
+		loads := map[outcome.Client]bool{}
+		for _, p := range s.Paths {
+			loads[outcome.ClientOf(string(p))] = true
+		}
+		cell := func(c outcome.Client) string {
+			if !loads[c] {
+				return "— (not loaded)"
+			}
+			return "**" + string(x[c].Expect) + "**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.ID(), strings.Join(base, ", "), cell(outcome.NewConnections), cell(outcome.KeepAlive))
 		seen[s.Profile.Name] = true
 	}
 	b.WriteString("\nWhy, per profile (new connections; keep-alive):\n\n")

@@ -74,7 +74,8 @@ func GatingSuite() []Entry {
 	toDelete := scenario(fixtures.PreStopAndDrain, chaos.CloneSetDeletePods{Count: 1}, "", base...)
 	toDelete.Workload = workload.CloneSet
 	out = append(out, Entry{inPlace, []Label{Disruptions, OpenKruise}}, Entry{toDelete, []Label{Disruptions, OpenKruise}})
-	return append(out, StreamsSet()...)
+	out = append(out, StreamsSet()...)
+	return append(out, StuckSet()...)
 }
 
 // StreamsSet judges long-lived connections — server-sent events and
