@@ -74,6 +74,11 @@ func (k DisruptionKind) Ungraceful() string {
 	return ""
 }
 
+// Stuck reports whether the disruption rolls out a broken version, which
+// makes sense only with a strategy that has a progress deadline (the stuck
+// set's).
+func (k DisruptionKind) Stuck() bool { return k == StuckRollout || k == CrashRollout }
+
 // FixtureOnly says why the disruption needs the fixture ("" when a user's
 // own workload can take it): a scenario file refuses it.
 func (k DisruptionKind) FixtureOnly() string {

@@ -84,14 +84,19 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 			return nil, err
 		}
 		for _, k := range disruptions {
+			if k.Stuck() {
+				continue // only with their strategies: the stuck cases below
+			}
 			if err := add(p, k, ""); err != nil {
 				return nil, err
 			}
 		}
 	}
+	// the extras of a disruption the filter selects
+	selects := func(k DisruptionKind) bool { return len(f.Disruptions) == 0 || slices.Contains(f.Disruptions, k) }
 	if f.Extras {
 		for _, name := range []fixtures.ProfileName{fixtures.Naive, fixtures.PreStopAndDrain} {
-			if len(f.Profiles) > 0 && !slices.Contains(f.Profiles, name) {
+			if len(f.Profiles) > 0 && !slices.Contains(f.Profiles, name) || !selects(RollingUpdate) {
 				continue
 			}
 			p, _ := fixtures.Preset(name)
@@ -103,7 +108,7 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 				}
 			}
 		}
-		if len(f.Profiles) == 0 || slices.Contains(f.Profiles, fixtures.PreStopAndDrain) {
+		if (len(f.Profiles) == 0 || slices.Contains(f.Profiles, fixtures.PreStopAndDrain)) && selects(Drain) {
 			p, _ := fixtures.Preset(fixtures.PreStopAndDrain)
 			// a budget of one pod at a time: the drain proceeds pod by pod
 			if err := add(p, Drain, "pdb-one-at-a-time"); err != nil {
@@ -126,7 +131,7 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 				if strings.HasPrefix(e.Scenario.Disruption.Name(), string(CrashRollout)) {
 					k = CrashRollout
 				}
-				if len(f.Disruptions) > 0 && !slices.Contains(f.Disruptions, k) {
+				if !selects(k) {
 					continue
 				}
 				e.Scenario.Plan = MatrixPlan

@@ -97,3 +97,45 @@ func TestControlsAreTheScenariosThatMustFail(t *testing.T) {
 		}
 	}
 }
+
+// TestTheMatrixHasTheStuckCases: the matrix's extras carry the stuck set on
+// the matrix's paths (the crash loop behind minReadySeconds with new
+// connections only), and --disruptions selects them alone; a stuck kind
+// makes no plain cell (it needs its strategy's progress deadline).
+func TestTheMatrixHasTheStuckCases(t *testing.T) {
+	all, err := MatrixSet(MatrixFilter{Extras: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range all {
+		if !slices.Contains(e.Labels, Stuck) {
+			continue
+		}
+		n++
+		if !slices.Contains(e.Labels, Matrix) || e.Scenario.Variant == "" || e.Scenario.Plan != MatrixPlan {
+			t.Errorf("%s: labels %v, plan %+v", e.Scenario.ID(), e.Labels, e.Scenario.Plan)
+		}
+		ka := false
+		for _, p := range e.Scenario.Paths {
+			ka = ka || p.KeepAlive()
+		}
+		if want := e.Scenario.Variant != "crash-minready30"; ka != want || len(e.Scenario.Paths) < len(Paths) {
+			t.Errorf("%s loads %v", e.Scenario.ID(), e.Scenario.Paths)
+		}
+	}
+	if n != len(StuckSet()) {
+		t.Fatalf("%d stuck cases in the matrix, want %d", n, len(StuckSet()))
+	}
+	only, err := MatrixSet(MatrixFilter{Extras: true, Disruptions: []DisruptionKind{StuckRollout, CrashRollout}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(only) != n {
+		var ids []string
+		for _, e := range only {
+			ids = append(ids, e.Scenario.ID())
+		}
+		t.Fatalf("--disruptions stuck-rollout,crash-rollout selects %v, want the %d stuck cases", ids, n)
+	}
+}
