@@ -20,11 +20,14 @@ import (
 // breaks it (the fixture's NEVER_READY, or CRASH_AFTER for a version that
 // crashes some seconds after it starts) — and expects the Deployment
 // controller to give up on it: progressDeadlineSeconds after the last
-// progress it marks the rollout ProgressDeadlineExceeded. It then rolls
-// back as `kubectl rollout undo` does, waits until the rollback is complete
-// and the broken version's pods are gone, and returns Stuck: an outcome of
-// its own, which the runner judges like a blocked drain (zero failed
-// requests meanwhile, or it fails).
+// progress it sets the Progressing condition False, reason
+// ProgressDeadlineExceeded. It then rolls back as `kubectl rollout undo`
+// does, waits until the rollback is complete and the broken version's pods
+// are gone, and returns Stuck: an outcome of its own (the runner records it
+// on the disruption's span and judges the requests as for a pass: zero
+// failed, or it fails). It starts only from a complete rollout (the old
+// version available), and the progress deadline must fall well inside the
+// disruption's timeout.
 //
 // Meanwhile it watches both ReplicaSets, and what it verified says whether
 // the old one served throughout (its pods the same, all available) and
