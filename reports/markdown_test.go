@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zerodrop/zerodrop/outcome"
 )
@@ -125,4 +126,43 @@ func TestAStuckRolloutIsItsOwnOutcome(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, got)
 		}
 	}
+}
+
+// TestAScenariosOwnFailuresGiveNoShutdownAdvice: a control whose
+// expectation is its scenario's (a rollout that takes every pod away) is
+// no advice about preStop, its tails do not inflate the recommendation,
+// and its profile's row keeps the profile's own expectation.
+func TestAScenariosOwnFailuresGiveNoShutdownAdvice(t *testing.T) {
+	outs, err := outcome.LoadDirs("testdata/run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := Markdown(outs)
+	var o *outcome.Outcome
+	for _, x := range outs {
+		if x.Scenario.ID == "prestop-and-drain/rollout-restart/deployment" {
+			o = x
+		}
+	}
+	o.Scenario.ID = "prestop-and-drain/stuck-rollout-v2/deployment@never-ready-unavailable100"
+	o.Scenario.Disruption = "stuck-rollout-v2"
+	o.Tail = map[string]outcome.Tail{"nodeport": {FromEndpointRemoval: 40 * time.Second, Pods: 3}}
+	o.Window.Paths["nodeport"].Failed = map[outcome.Class]int{outcome.Refused: 500}
+	why := "maxUnavailable 100% scales the old version away before the new one proves itself"
+	o.Cells = []outcome.Cell{{Client: outcome.NewConnections, Paths: []string{"nodeport"}, Expected: outcome.ExpectFail, Why: why,
+		Verdict: outcome.Verdict{Result: outcome.Fail, Expected: outcome.ExpectFail, AsExpected: true, Reason: "nodeport: 500 failed"}}}
+	o.Verdict = o.Cells[0].Verdict
+	got := Markdown(outs)
+	if strings.Contains(got, "prestop-and-drain (fail expected)") || strings.Contains(got, "**41s**") || strings.Contains(got, "least 41s") || strings.Contains(got, "under stuck-rollout-v2") {
+		t.Fatalf("a scenario's own failures leaked into the profile's row or the advice:\n%s", got)
+	}
+	if adviceOf(got) != adviceOf(base) {
+		t.Fatalf("advice changed:\n%s\nwas:\n%s", adviceOf(got), adviceOf(base))
+	}
+}
+
+func adviceOf(md string) string {
+	_, after, _ := strings.Cut(md, "## What to change")
+	before, _, _ := strings.Cut(after, "## Scenarios")
+	return before
 }
