@@ -111,7 +111,8 @@ func Do(ctx context.Context, d Disruption, env Env) error {
 	if errors.As(err, &stuck) {
 		// an outcome of its own: the rollout was rolled back and is whole
 		env.note("disruption_done", d.Name()+": "+stuck.Error())
-		return done(fmt.Errorf("chaos: %s: %w", d.Name(), err))
+		_ = done(nil) // logged as done: what it had to do
+		return fmt.Errorf("chaos: %s: %w", d.Name(), err)
 	}
 	if err != nil {
 		env.note("disruption_error", err.Error())
