@@ -7,6 +7,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -106,6 +107,13 @@ func Do(ctx context.Context, d Disruption, env Env) error {
 	done := phase.Start(env.log(), "disruption "+d.Name(), "namespace", env.Target.Namespace, "workload", env.Target.Name)
 	env.note("disruption_start", d.Name())
 	err := d.Run(ctx, env)
+	var stuck Stuck
+	if errors.As(err, &stuck) {
+		// an outcome of its own: the rollout was rolled back and is whole
+		env.note("disruption_done", d.Name()+": "+stuck.Error())
+		_ = done(nil) // logged as done: what it had to do
+		return fmt.Errorf("chaos: %s: %w", d.Name(), err)
+	}
 	if err != nil {
 		env.note("disruption_error", err.Error())
 		return done(fmt.Errorf("chaos: %s: %w", d.Name(), err))

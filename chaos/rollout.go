@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -90,8 +92,15 @@ const VersionAnnotation = "zerodrop.dev/version"
 // empty, becomes the app container's image; extraSpec is merged into the
 // patch's top-level spec (a partition, a pause).
 func TemplatePatch(ref workload.Ref, version string, extraSpec map[string]any, image string) []byte {
+	return TemplatePatchEnv(ref, version, extraSpec, image, nil)
+}
+
+// TemplatePatchEnv is TemplatePatch that also sets env vars on the app
+// container: a version's own settings (the strategic merge patch merges
+// env by name, so the others stay).
+func TemplatePatchEnv(ref workload.Ref, version string, extraSpec map[string]any, image string, env map[string]string) []byte {
 	meta := map[string]any{}
-	var container map[string]any
+	var vars []any
 	if version == "" {
 		meta["annotations"] = map[string]any{"kubectl.kubernetes.io/restartedAt": time.Now().Format(time.RFC3339Nano)}
 	} else {
@@ -100,8 +109,15 @@ func TemplatePatch(ref workload.Ref, version string, extraSpec map[string]any, i
 			meta["labels"] = map[string]any{ref.VersionLabel: version}
 		}
 		if ref.VersionEnv != "" {
-			container = map[string]any{"name": ref.Container, "env": []any{map[string]any{"name": ref.VersionEnv, "value": version}}}
+			vars = append(vars, map[string]any{"name": ref.VersionEnv, "value": version})
 		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		vars = append(vars, map[string]any{"name": k, "value": env[k]})
+	}
+	var container map[string]any
+	if len(vars) > 0 {
+		container = map[string]any{"name": ref.Container, "env": vars}
 	}
 	if image != "" {
 		if container == nil {

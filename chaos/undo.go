@@ -50,6 +50,19 @@ func (RolloutUndo) Run(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
+	if err := undoTo(ctx, env, prev); err != nil {
+		return err
+	}
+	if err := waitDeploymentComplete(ctx, env); err != nil {
+		return err
+	}
+	return waitGone(ctx, env, before)
+}
+
+// undoTo makes prev's pod template the Deployment's again, as `kubectl
+// rollout undo` does.
+func undoTo(ctx context.Context, env Env, prev *appsv1.ReplicaSet) error {
+	t := env.Target
 	tmpl := prev.Spec.Template.DeepCopy()
 	delete(tmpl.Labels, appsv1.DefaultDeploymentUniqueLabelKey) // the ReplicaSet's own hash, not the Deployment's
 	patch, _ := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/template", "value": tmpl}})
@@ -57,10 +70,7 @@ func (RolloutUndo) Run(ctx context.Context, env Env) error {
 	if _, err := env.Client.AppsV1().Deployments(t.Namespace).Patch(ctx, t.Name, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("patch deployment %s: %w", t.Name, err)
 	}
-	if err := waitDeploymentComplete(ctx, env); err != nil {
-		return err
-	}
-	return waitGone(ctx, env, before)
+	return nil
 }
 
 // PreviousRevision finds the ReplicaSet of the revision before the

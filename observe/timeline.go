@@ -419,7 +419,7 @@ func (w *watcher) track(ns, pod, instance string) {
 				detail = "after SIGTERM " + string(b)
 			}
 			w.t.Add(Event{Time: e.Time, Source: "app", Kind: "app_" + e.Event, Pod: pod, Detail: detail})
-			if e.Event == server.EvExited || e.Event == server.EvLastRequest {
+			if e.Event == server.EvExited || e.Event == server.EvLastRequest || e.Event == server.EvCrashed {
 				w.t.mu.Lock()
 				if prev, ok := w.t.final[instance]; !ok || prev.Event != server.EvExited {
 					w.t.final[instance] = e

@@ -20,6 +20,9 @@ type Span struct {
 	Error  string        `json:"error,omitempty"`
 	// Verified lists what the disruption checked the cluster really did.
 	Verified []string `json:"verified,omitempty"`
+	// Stuck is set when the disruption was a rollout the Deployment
+	// controller gave up on, and which was rolled back.
+	Stuck *RolloutStuck `json:"stuck,omitempty"`
 }
 
 // Until is the end of the judged disruption span: the disruption's end plus

@@ -80,7 +80,9 @@ func Fold(cells []Cell) Verdict {
 	if len(cells) == 1 {
 		return cells[0].Verdict
 	}
-	rank := map[Result]int{Pass: 0, Blocked: 0, Fail: 1, Invalid: 2, Error: 3}
+	// a refused disruption or a stuck rollout drops nothing, as a pass
+	// does, but says more: it names the scenario over a pass
+	rank := map[Result]int{Pass: 0, Blocked: 1, Stuck: 1, Fail: 2, Invalid: 3, Error: 4}
 	v := Verdict{Result: Pass, AsExpected: true}
 	var reasons, expected []string
 	for _, c := range cells {

@@ -44,3 +44,26 @@ func TestACellIsJudgedOnItsOwnPathsLoad(t *testing.T) {
 		t.Fatalf("cells %+v", cells)
 	}
 }
+
+// TestAStuckRolloutNamesTheScenario: cells that each got stuck with zero
+// failures fold into a stuck scenario, not a pass; a failing cell still
+// makes it fail.
+func TestAStuckRolloutNamesTheScenario(t *testing.T) {
+	stuck := RolloutStuck{Deployment: "web", Version: "v2", Reason: ProgressDeadlineExceeded, DeadlineSeconds: 20, RolledBackTo: "1"}
+	e := ev(1000, 0)
+	e.Stuck = &stuck
+	e.Paths = []string{"nodeport", "nodeport+ka"}
+	e.Window.Paths["nodeport+ka"] = &WindowPath{Sent: 1000}
+	e.Load.Paths["nodeport+ka"] = &PathStats{Path: "nodeport+ka", Scheduled: 1000, Sent: 1000, OK: 1000, Last: e.Load.Paths["nodeport"].Last}
+	e.Reconciliation = Reconcile(e.Load, map[string]int{"nodeport": 1000, "nodeport+ka": 1000})
+	exp := Expectations{NewConnections: {ExpectStuck, "maxUnavailable 0"}, KeepAlive: {ExpectStuck, "maxUnavailable 0"}}
+	if _, v := JudgeCells(e, exp); v.Result != Stuck || !v.AsExpected || v.Expected != ExpectStuck {
+		t.Fatalf("folded %+v", v)
+	}
+	e.Window.Paths["nodeport+ka"].Failed = map[Class]int{Reset: 2}
+	e.Load.Paths["nodeport+ka"].FailedAll, e.Load.Paths["nodeport+ka"].OK = 2, 998
+	e.RacesInSpan = map[string]int{"nodeport+ka": 2}
+	if _, v := JudgeCells(e, exp); v.Result != Fail || v.AsExpected {
+		t.Fatalf("folded %+v", v)
+	}
+}

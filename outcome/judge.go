@@ -18,7 +18,18 @@ const (
 	// Blocked: the disruption was refused (a PodDisruptionBudget that allows
 	// nothing), as it must be when that is the expectation.
 	Blocked Result = "blocked"
+	// Stuck: the rollout stopped short of its new version (the Deployment's
+	// ProgressDeadlineExceeded) and was rolled back, with zero failed
+	// requests meanwhile: what a rollout to a broken version must do.
+	Stuck Result = "stuck"
 )
+
+// Results lists the results in report order.
+var Results = []Result{Pass, Fail, Blocked, Stuck, Invalid, Error}
+
+// Clean reports whether the result means zero failed requests with the
+// disruption judged as it ran: a pass, a refused disruption, a stuck rollout.
+func (r Result) Clean() bool { return r == Pass || r == Blocked || r == Stuck }
 
 // Verdict is the scenario's result and whether it is what the profile expects.
 type Verdict struct {
@@ -49,6 +60,9 @@ type Evidence struct {
 	DisruptionError string
 	// Blocked says why the disruption was refused ("" if it was not).
 	Blocked string
+	// Stuck says how a rollout got stuck and was recovered (nil if it did
+	// not get stuck).
+	Stuck *RolloutStuck
 	// Unverified says what the disruption did not do that it claims (an
 	// in-place update that recreated pods): no evidence either way.
 	Unverified string
@@ -95,6 +109,8 @@ func Judge(e Evidence, expect Expectation) Verdict {
 		v.AsExpected = v.Result == Fail
 	case ExpectBlocked:
 		v.AsExpected = v.Result == Blocked
+	case ExpectStuck:
+		v.AsExpected = v.Result == Stuck
 	}
 	return v
 }
@@ -131,6 +147,12 @@ func judge(e Evidence, expect Expectation) (Result, string) {
 	if len(e.Unreached) > 0 {
 		return Invalid, "traffic did not reach every pod before the disruption: " + strings.Join(e.Unreached, ", ")
 	}
+	// a stuck rollout is judged on the same evidence as a pass: every
+	// request accounted for, traffic on every path and pod, zero failures
+	stuck := ""
+	if e.Stuck != nil {
+		stuck = e.Stuck.String() + "; "
+	}
 	if e.Window.Failed() > 0 {
 		if sat := saturated(e); sat != "" {
 			return Invalid, "system under test saturated, not a shutdown race: " + sat
@@ -140,16 +162,22 @@ func judge(e Evidence, expect Expectation) (Result, string) {
 				return Invalid, "instrument blind on " + strings.Join(blind, ", ") + ": this control must fail on every path it loads, in race classes, inside the disruption; " + e.Window.Summary()
 			}
 		}
+		if stuck != "" {
+			return Fail, stuck + "meanwhile " + e.Window.Summary()
+		}
 		return Fail, e.Window.Summary()
 	}
 	if expect == ExpectFail {
-		return Invalid, "instrument blind on every path: this negative control must drop requests and dropped none of " + fmt.Sprint(e.Window.Sent())
+		return Invalid, stuck + "instrument blind on every path: this negative control must drop requests and dropped none of " + fmt.Sprint(e.Window.Sent())
+	}
+	if expect == ExpectStuck && e.Stuck == nil {
+		return Invalid, "the rollout was expected to get stuck and completed: the broken version was not broken"
 	}
 	if e.NewVersion != "" && e.FinalVersionShare < 1 {
-		return Invalid, fmt.Sprintf("the new version %s served only %.0f%% at the end: the rollout did not really happen", e.NewVersion, e.FinalVersionShare*100)
+		return Invalid, stuck + fmt.Sprintf("the version %s served only %.0f%% at the end: the rollout did not really happen", e.NewVersion, e.FinalVersionShare*100)
 	}
 	if e.Server.Complete && !e.Server.Verified {
-		return Invalid, "server-side counts disagree with the load: " + e.Server.Note
+		return Invalid, stuck + "server-side counts disagree with the load: " + e.Server.Note
 	}
 	reason := "zero failed requests of " + fmt.Sprint(e.Window.Sent())
 	if n := total(e.InSpan); n > 0 {
@@ -158,12 +186,18 @@ func judge(e Evidence, expect Expectation) (Result, string) {
 	}
 	if !e.Server.Complete && e.Server.Note != "" {
 		reason = "pass (server counts unverified: " + e.Server.Note + "): " + reason
+		if stuck != "" {
+			reason = strings.Replace(reason, "pass (", "(", 1)
+		}
 	}
 	if len(e.Unproven) > 0 {
 		reason += "; unverified: " + strings.Join(e.Unproven, "; ")
 	}
 	if len(e.Killed) > 0 {
 		reason += "; but SIGKILL ended " + strings.Join(e.Killed, ", ") + " (exit 137): the grace period ran out before the app finished"
+	}
+	if e.Stuck != nil {
+		return Stuck, stuck + reason
 	}
 	return Pass, reason
 }

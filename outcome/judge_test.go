@@ -35,6 +35,8 @@ func result(sent, failed int) *LoadResult {
 }
 
 func TestJudge(t *testing.T) {
+	stuck := RolloutStuck{Deployment: "web", Version: "v2", Reason: ProgressDeadlineExceeded, DeadlineSeconds: 20, After: 21 * time.Second,
+		RolledBackTo: "1", RecoveredIn: 4 * time.Second, Replicas: 3, OldMinAvailable: 3}
 	invalid := result(100, 0)
 	invalid.Valid, invalid.Invalid = false, []string{"nodeport: generator saturated"}
 	cases := []struct {
@@ -90,6 +92,25 @@ func TestJudge(t *testing.T) {
 			e.Blocked = "drain of worker blocked by a PodDisruptionBudget: 9 evictions refused (429)"
 		}), ExpectBlocked, Blocked, true, "9 evictions refused"},
 		{"a drain expected to be blocked that was not", ev(1000, 0), ExpectBlocked, Invalid, false, "expected to be refused"},
+		{"a stuck rollout with zero failures is its own outcome", with(ev(1000, 0), func(e *Evidence) { e.Stuck = &stuck }), ExpectStuck, Stuck, true,
+			"rollout stuck (ProgressDeadlineExceeded): deployment web gave up on v2 after 21s (progressDeadlineSeconds 20); the old version kept 3 of 3 replicas available meanwhile; rolled back to revision 1, whole again in 4s; zero failed requests of 1000, 500 inside"},
+		{"a stuck rollout that dropped requests fails", with(ev(1000, 7), func(e *Evidence) { e.Stuck = &stuck }), ExpectStuck, Fail, false,
+			"rolled back to revision 1, whole again in 4s; meanwhile nodeport: 7 of 1000 failed"},
+		{"a stuck control that dropped requests fails as it must", with(ev(1000, 7), func(e *Evidence) { e.Stuck = &stuck }), ExpectFail, Fail, true, "rollout stuck (ProgressDeadlineExceeded)"},
+		{"a stuck control that dropped nothing is blind", with(ev(1000, 0), func(e *Evidence) { e.Stuck = &stuck }), ExpectFail, Invalid, false, "instrument blind on every path"},
+		{"a stuck rollout is no evidence without every request accounted for", with(ev(1000, 0), func(e *Evidence) {
+			e.Stuck = &stuck
+			e.Reconciliation = Reconcile(e.Load, map[string]int{"nodeport": 999})
+		}), ExpectStuck, Invalid, false, "do not reconcile"},
+		{"a stuck rollout must leave the old version serving", with(ev(1000, 0), func(e *Evidence) {
+			e.Stuck, e.NewVersion, e.FinalVersionShare = &stuck, "v1", 0.9
+		}), ExpectStuck, Invalid, false, "the version v1 served only 90% at the end"},
+		{"a stuck rollout whose server counts disagree is no evidence", with(ev(1000, 0), func(e *Evidence) {
+			e.Stuck, e.Server = &stuck, ServerCounts{Complete: true, Note: "nodeport: server counted 990"}
+		}), ExpectStuck, Invalid, false, "server-side counts disagree"},
+		{"a stuck rollout where a pass was expected", with(ev(1000, 0), func(e *Evidence) { e.Stuck = &stuck }), ExpectPass, Stuck, false, "rollout stuck"},
+		{"a rollout expected to get stuck that completed", ev(1000, 0), ExpectStuck, Invalid, false, "expected to get stuck and completed"},
+		{"a rollout expected to get stuck that completed and dropped requests fails", ev(1000, 7), ExpectStuck, Fail, false, "refused 7"},
 		{"disruption error", with(ev(1000, 0), func(e *Evidence) { e.DisruptionError = "pdb blocked" }), ExpectPass, Error, false, "pdb blocked"},
 		{"server disagrees", with(ev(1000, 0), func(e *Evidence) {
 			e.Server = ServerCounts{Complete: true, Verified: false, Note: "nodeport: server counted 990"}

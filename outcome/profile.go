@@ -64,4 +64,8 @@ const (
 	// ExpectBlocked: the disruption must be refused (a PodDisruptionBudget
 	// that allows nothing), reported as its own outcome.
 	ExpectBlocked Expectation = "blocked"
+	// ExpectStuck: the rollout must get stuck (ProgressDeadlineExceeded)
+	// and be rolled back with zero failed requests, reported as its own
+	// outcome.
+	ExpectStuck Expectation = "stuck"
 )

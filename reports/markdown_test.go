@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zerodrop/zerodrop/outcome"
 )
@@ -136,4 +137,68 @@ func TestSidecarAdviceNamesTheProxy(t *testing.T) {
 	if !strings.Contains(got, "start the proxy's drain in its preStop hook") || strings.Contains(got, "the proxy sidecar is stopped with the app") {
 		t.Fatalf("native sidecar keep-alive advice missing:\n%s", got)
 	}
+}
+
+// TestAStuckRolloutIsItsOwnOutcome: a stuck rollout expected stuck is as
+// expected (✅, counted as dropping nothing) and its details say how it got
+// stuck and recovered.
+func TestAStuckRolloutIsItsOwnOutcome(t *testing.T) {
+	outs, err := outcome.LoadDirs("testdata/run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := outs[len(outs)-1]
+	if o.Disruption == nil {
+		o.Disruption = &outcome.Span{Name: "stuck-rollout-v2"}
+	}
+	o.Disruption.Stuck = &outcome.RolloutStuck{Deployment: "web", Version: "v2", Reason: outcome.ProgressDeadlineExceeded,
+		Message: `ReplicaSet "web-6f9" has timed out progressing.`, DeadlineSeconds: 15, RolledBackTo: "1", Replicas: 3, OldMinAvailable: 3}
+	o.Verdict = outcome.Verdict{Result: outcome.Stuck, Expected: outcome.ExpectStuck, AsExpected: true, Reason: o.Disruption.Stuck.String() + "; zero failed requests of 100"}
+	o.Cells = nil
+	got := Markdown([]*outcome.Outcome{o})
+	for _, want := range []string{"# zerodrop report: PASS", "✅ stuck", "rollout stuck (ProgressDeadlineExceeded): deployment web gave up on v2",
+		"the old version kept 3 of 3 replicas available meanwhile", `has timed out progressing`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestAScenariosOwnFailuresGiveNoShutdownAdvice: a control whose
+// expectation is its scenario's (a rollout that takes every pod away) is
+// no advice about preStop, its tails do not inflate the recommendation,
+// and its profile's row keeps the profile's own expectation.
+func TestAScenariosOwnFailuresGiveNoShutdownAdvice(t *testing.T) {
+	outs, err := outcome.LoadDirs("testdata/run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := Markdown(outs)
+	var o *outcome.Outcome
+	for _, x := range outs {
+		if x.Scenario.ID == "prestop-and-drain/rollout-restart/deployment" {
+			o = x
+		}
+	}
+	o.Scenario.ID = "prestop-and-drain/stuck-rollout-v2/deployment@never-ready-unavailable100"
+	o.Scenario.Disruption = "stuck-rollout-v2"
+	o.Tail = map[string]outcome.Tail{"nodeport": {FromEndpointRemoval: 40 * time.Second, Pods: 3}}
+	o.Window.Paths["nodeport"].Failed = map[outcome.Class]int{outcome.Refused: 500}
+	why := "maxUnavailable 100% scales the old version away before the new one proves itself"
+	o.Cells = []outcome.Cell{{Client: outcome.NewConnections, Paths: []string{"nodeport"}, Expected: outcome.ExpectFail, Why: why,
+		Verdict: outcome.Verdict{Result: outcome.Fail, Expected: outcome.ExpectFail, AsExpected: true, Reason: "nodeport: 500 failed"}}}
+	o.Verdict = o.Cells[0].Verdict
+	got := Markdown(outs)
+	if strings.Contains(got, "prestop-and-drain (fail expected)") || strings.Contains(got, "**41s**") || strings.Contains(got, "least 41s") || strings.Contains(got, "under stuck-rollout-v2") {
+		t.Fatalf("a scenario's own failures leaked into the profile's row or the advice:\n%s", got)
+	}
+	if adviceOf(got) != adviceOf(base) {
+		t.Fatalf("advice changed:\n%s\nwas:\n%s", adviceOf(got), adviceOf(base))
+	}
+}
+
+func adviceOf(md string) string {
+	_, after, _ := strings.Cut(md, "## What to change")
+	before, _, _ := strings.Cut(after, "## Scenarios")
+	return before
 }

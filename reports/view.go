@@ -112,7 +112,7 @@ func trialsText(refs []cellRef) (mark, text string) {
 		fails = append(fails, fmt.Sprint(n))
 	}
 	var parts []string
-	for _, res := range []outcome.Result{outcome.Pass, outcome.Fail, outcome.Blocked, outcome.Invalid, outcome.Error} {
+	for _, res := range outcome.Results {
 		if results[res] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", res, results[res]))
 		}
@@ -174,8 +174,10 @@ func newView(outs []*outcome.Outcome) view {
 			if g.Label[row] == "" {
 				g.Label[row] = row
 			}
-			if c.Expected != outcome.ExpectPass && c.Expected != "" {
-				g.Label[row] = row + " (" + string(c.Expected) + " expected)"
+			// the row is the profile: its own expectation, not a
+			// scenario's (a SIGKILL, a stuck rollout) that overrides it
+			if x := profileExpect(o.Scenario.Profile, c); x != outcome.ExpectPass && x != "" {
+				g.Label[row] = row + " (" + string(x) + " expected)"
 			}
 		}
 	}
@@ -227,7 +229,7 @@ func profileSummaries(grids []grid) []string {
 						per[row][g.Client] = &count{}
 					}
 					per[row][g.Client].all++
-					if c.Cell.Verdict.Result == outcome.Pass || c.Cell.Verdict.Result == outcome.Blocked {
+					if c.Cell.Verdict.Result.Clean() {
 						per[row][g.Client].pass++
 					}
 				}
@@ -249,10 +251,44 @@ func profileSummaries(grids []grid) []string {
 
 // advice derives what to change from each failing cell, the measured tails
 // and the profiles' grace arithmetic.
+// profileExpect is what the profile itself expects of a cell's client
+// (the cell's own expectation when the profile records none).
+func profileExpect(p outcome.Profile, c outcome.Cell) outcome.Expectation {
+	x := p.Expect
+	switch {
+	case c.Client == outcome.KeepAlive && p.ExpectKeepAlive != "":
+		x = p.ExpectKeepAlive
+	case c.Client == outcome.Streams && p.ExpectStreams != "":
+		x = p.ExpectStreams
+	}
+	if x == "" {
+		return c.Expected
+	}
+	return x
+}
+
+// byScenario reports whether a cell's expectation is its scenario's, not
+// its profile's: a disruption no shutdown survives (SIGKILL, a lost node)
+// or a rollout's own failure (a broken version, a strategy that takes
+// every pod away), whose failures no shutdown setting changes.
+func byScenario(o *outcome.Outcome, c outcome.Cell) bool {
+	return c.Expected != profileExpect(o.Scenario.Profile, c)
+}
+
 func advice(outs []*outcome.Outcome) []string {
 	var out []string
 	worst := map[string]time.Duration{}
 	for _, o := range outs {
+		// the tails of a scenario whose failures are its own (a Service
+		// left without ready endpoints routes to terminating pods on
+		// purpose) say nothing about how long proxies lag
+		scenarioOwn := false
+		for _, c := range cellsOf(o) {
+			scenarioOwn = scenarioOwn || byScenario(o, c)
+		}
+		if scenarioOwn {
+			continue
+		}
 		for path, t := range o.Tail {
 			if t.FromEndpointRemoval > worst[path] {
 				worst[path] = t.FromEndpointRemoval
@@ -269,8 +305,8 @@ func advice(outs []*outcome.Outcome) []string {
 	for _, o := range outs {
 		p := o.Scenario.Profile
 		for _, c := range cellsOf(o) {
-			if c.Verdict.Result != outcome.Fail {
-				continue
+			if c.Verdict.Result != outcome.Fail || c.Verdict.AsExpected && byScenario(o, c) {
+				continue // failures the scenario is about: its why says so
 			}
 			classes := map[outcome.Class]int{}
 			for _, path := range c.Paths {
@@ -381,6 +417,9 @@ func details(o *outcome.Outcome) []string {
 			line += "; verified: " + strings.Join(d.Verified, "; ")
 		}
 		out = append(out, line)
+		if d.Stuck != nil {
+			out = append(out, d.Stuck.String()+": "+d.Stuck.Message)
+		}
 	}
 	if o.Load != nil {
 		var what []string

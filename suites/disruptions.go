@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/zerodrop/zerodrop/chaos"
+	"github.com/zerodrop/zerodrop/fixtures"
 	"github.com/zerodrop/zerodrop/workload"
 )
 
@@ -29,11 +30,16 @@ const (
 	CloneSetDelete  DisruptionKind = "cloneset-pods-to-delete"
 	KillContainer   DisruptionKind = "kill-container" // SIGKILL: an ungraceful control
 	StopNode        DisruptionKind = "stop-node"      // a lost node: an ungraceful control
+	StuckRollout    DisruptionKind = "stuck-rollout"  // a version that never becomes ready, then rollout undo
+	CrashRollout    DisruptionKind = "crash-rollout"  // a version that crashes 10 s after it starts, then rollout undo
 )
 
 // DisruptionKinds lists every disruption, the matrix's seven first.
 var DisruptionKinds = []DisruptionKind{Delete, Evict, Drain, RollingUpdate, RolloutRestart, ScaleDown, RolloutUndo,
-	PausedRollout, PartitionRoll, CloneSetInPlace, CloneSetDelete, KillContainer, StopNode}
+	PausedRollout, PartitionRoll, CloneSetInPlace, CloneSetDelete, KillContainer, StopNode, StuckRollout, CrashRollout}
+
+// CrashAfter is how long a crash-rollout's broken version runs before it crashes.
+const CrashAfter = 10 * time.Second
 
 // MatrixDisruptions are the seven every profile is judged under.
 var MatrixDisruptions = []DisruptionKind{Delete, Evict, Drain, RollingUpdate, RolloutRestart, ScaleDown, RolloutUndo}
@@ -68,6 +74,21 @@ func (k DisruptionKind) Ungraceful() string {
 	return ""
 }
 
+// Stuck reports whether the disruption rolls out a broken version, which
+// makes sense only with a strategy that has a progress deadline (the stuck
+// set's).
+func (k DisruptionKind) Stuck() bool { return k == StuckRollout || k == CrashRollout }
+
+// FixtureOnly says why the disruption needs the fixture ("" when a user's
+// own workload can take it): a scenario file refuses it.
+func (k DisruptionKind) FixtureOnly() string {
+	switch k {
+	case StuckRollout, CrashRollout:
+		return "it breaks the new version through the fixture's " + fixtures.NeverReadyEnv + " and " + fixtures.CrashAfterEnv + " env, which your app does not read"
+	}
+	return ""
+}
+
 // Fits says why a workload kind cannot take the disruption (nil if it can).
 func (k DisruptionKind) Fits(w workload.Kind) error {
 	only := func(kinds ...workload.Kind) error {
@@ -79,7 +100,7 @@ func (k DisruptionKind) Fits(w workload.Kind) error {
 	switch k {
 	case RollingUpdate, RolloutRestart:
 		return only(workload.Deployment, workload.StatefulSet)
-	case ScaleDown, RolloutUndo, PausedRollout:
+	case ScaleDown, RolloutUndo, PausedRollout, StuckRollout, CrashRollout:
 		return only(workload.Deployment)
 	case PartitionRoll:
 		return only(workload.StatefulSet)
@@ -100,7 +121,8 @@ type Disruption struct {
 }
 
 // Build makes the disruption of kind k for a workload of replicas pods.
-// Version changes go from v1 to v2 (undo: from v2 back to v1).
+// Version changes go from v1 to v2 (undo: from v2 back to v1; a broken v2
+// is rolled back to v1, which then serves).
 func (k DisruptionKind) Build(replicas int32) (Disruption, error) {
 	switch k {
 	case Delete:
@@ -136,6 +158,10 @@ func (k DisruptionKind) Build(replicas int32) (Disruption, error) {
 		return Disruption{Do: chaos.KillContainer{}}, nil
 	case StopNode:
 		return Disruption{Do: chaos.StopNode{}}, nil
+	case StuckRollout:
+		return Disruption{Do: chaos.StuckRollout{Version: "v2", Env: map[string]string{fixtures.NeverReadyEnv: "true"}}, NewVersion: "v1"}, nil
+	case CrashRollout:
+		return Disruption{Do: chaos.StuckRollout{Version: "v2", Env: map[string]string{fixtures.CrashAfterEnv: CrashAfter.String()}, Prefix: string(CrashRollout)}, NewVersion: "v1"}, nil
 	}
 	_, err := ParseDisruption(string(k))
 	return Disruption{}, err

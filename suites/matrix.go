@@ -24,7 +24,7 @@ type MatrixFilter struct {
 	Paths []Path
 	// Clients: new connections, keep-alive, or both (empty).
 	Clients []outcome.Client
-	// Extras adds the strategy and PodDisruptionBudget cases.
+	// Extras adds the strategy, PodDisruptionBudget and stuck-rollout cases.
 	Extras bool
 }
 
@@ -91,14 +91,19 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 			return nil, err
 		}
 		for _, k := range disruptions {
+			if k.Stuck() {
+				continue // only with their strategies: the stuck cases below
+			}
 			if err := add(p, k, ""); err != nil {
 				return nil, err
 			}
 		}
 	}
+	// the extras of a disruption the filter selects
+	selects := func(k DisruptionKind) bool { return len(f.Disruptions) == 0 || slices.Contains(f.Disruptions, k) }
 	if f.Extras {
 		for _, name := range []fixtures.ProfileName{fixtures.Naive, fixtures.PreStopAndDrain} {
-			if len(f.Profiles) > 0 && !slices.Contains(f.Profiles, name) {
+			if len(f.Profiles) > 0 && !slices.Contains(f.Profiles, name) || !selects(RollingUpdate) {
 				continue
 			}
 			p, _ := fixtures.Preset(name)
@@ -113,7 +118,7 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 		// the app behind a proxy sidecar, classic and native, under a
 		// rolling update (the sidecars set's cells; --profiles names them
 		// for the other disruptions)
-		if len(f.Profiles) == 0 {
+		if len(f.Profiles) == 0 && selects(RollingUpdate) {
 			for _, name := range fixtures.SidecarProfileNames {
 				p, _ := fixtures.Preset(name)
 				if err := add(p, RollingUpdate, "", Sidecars); err != nil {
@@ -121,7 +126,7 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 				}
 			}
 		}
-		if len(f.Profiles) == 0 || slices.Contains(f.Profiles, fixtures.PreStopAndDrain) {
+		if (len(f.Profiles) == 0 || slices.Contains(f.Profiles, fixtures.PreStopAndDrain)) && selects(Drain) {
 			p, _ := fixtures.Preset(fixtures.PreStopAndDrain)
 			// a budget of one pod at a time: the drain proceeds pod by pod
 			if err := add(p, Drain, "pdb-one-at-a-time"); err != nil {
@@ -136,6 +141,21 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 			s.PDB = &PDB{MaxUnavailable: 0}
 			s.Disruption = chaos.DrainNode{Timeout: 30 * time.Second}
 			s.Expect, s.Why = outcome.ExpectBlocked, "a PodDisruptionBudget of maxUnavailable 0 allows no eviction: kubectl drain retries its 429s until it gives up, and the node must be left uncordoned"
+		}
+		// the stuck rollouts (the stuck set), on the matrix's paths
+		if len(f.Profiles) == 0 || slices.Contains(f.Profiles, fixtures.PreStopAndDrain) {
+			for _, e := range stuckCases(loaded) {
+				k := StuckRollout
+				if strings.HasPrefix(e.Scenario.Disruption.Name(), string(CrashRollout)) {
+					k = CrashRollout
+				}
+				if !selects(k) {
+					continue
+				}
+				e.Scenario.Plan = MatrixPlan
+				e.Labels = append([]Label{Matrix}, e.Labels...)
+				out = append(out, e)
+			}
 		}
 	}
 	return out, nil
@@ -238,7 +258,17 @@ func ExpectationsMarkdown(entries []Entry) string {
 				base = append(base, string(p))
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | **%s** | **%s** |\n", s.ID(), strings.Join(base, ", "), x[outcome.NewConnections].Expect, x[outcome.KeepAlive].Expect)
+		loads := map[outcome.Client]bool{}
+		for _, p := range s.Paths {
+			loads[outcome.ClientOf(string(p))] = true
+		}
+		cell := func(c outcome.Client) string {
+			if !loads[c] {
+				return "— (not loaded)"
+			}
+			return "**" + string(x[c].Expect) + "**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.ID(), strings.Join(base, ", "), cell(outcome.NewConnections), cell(outcome.KeepAlive))
 		seen[s.Profile.Name] = true
 	}
 	b.WriteString("\nWhy, per profile (new connections; keep-alive):\n\n")

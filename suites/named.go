@@ -75,7 +75,8 @@ func GatingSuite() []Entry {
 	toDelete.Workload = workload.CloneSet
 	out = append(out, Entry{inPlace, []Label{Disruptions, OpenKruise}}, Entry{toDelete, []Label{Disruptions, OpenKruise}})
 	out = append(out, StreamsSet()...)
-	return append(out, SidecarsSet()...)
+	out = append(out, SidecarsSet()...)
+	return append(out, StuckSet()...)
 }
 
 // StreamsSet judges long-lived connections — server-sent events and
@@ -107,8 +108,12 @@ func SidecarsSet() []Entry {
 	for _, name := range fixtures.SidecarProfileNames {
 		s := scenario(name, chaos.RollingUpdate{Version: "v2"}, "v2", paths...)
 		labels := []Label{Sidecars}
-		if s.Expectation() == outcome.ExpectFail {
-			labels = append(labels, Control)
+		// a control when some client must fail (sidecar-native: the kept-alive one)
+		for _, p := range paths {
+			if s.Expectations()[outcome.ClientOf(string(p))].Expect == outcome.ExpectFail {
+				labels = append(labels, Control)
+				break
+			}
 		}
 		out = append(out, Entry{s, labels})
 	}

@@ -37,7 +37,7 @@ func TestSelect(t *testing.T) {
 			t.Errorf("%s carries openkruise but runs a %s", e.Scenario.ID(), e.Scenario.Workload)
 		}
 	}
-	if n := count("control && !gating && !streams && !sidecars"); n != 2 {
+	if n := count("control && !gating && !streams && !sidecars && !stuck"); n != 2 {
 		t.Errorf("the further controls (SIGKILL, lost node): %d, want 2", n)
 	}
 	_, err := Select(all, "gating ||| x")
@@ -76,14 +76,6 @@ func TestEveryDisruptionBuildsAndFits(t *testing.T) {
 	}
 	if err := RolloutUndo.Fits(workload.StatefulSet); err == nil {
 		t.Fatal("a StatefulSet has no rollout undo here")
-	}
-}
-
-func TestEverySetsProfileIsValid(t *testing.T) {
-	for _, e := range GatingSuite() {
-		if err := e.Scenario.Profile.Validate(); err != nil {
-			t.Errorf("%s: %v", e.Scenario.ID(), err)
-		}
 	}
 }
 

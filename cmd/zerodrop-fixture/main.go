@@ -42,6 +42,9 @@ func main() {
 			return
 		}
 		fmt.Fprintln(os.Stderr, "zerodrop-fixture:", err)
+		if errors.Is(err, server.ErrCrashed) {
+			os.Exit(1) // a crash, as the kubelet sees one: exit 1, restart
+		}
 		os.Exit(2)
 	}
 }
@@ -49,10 +52,14 @@ func main() {
 func runApp(args []string) error {
 	fs := flag.NewFlagSet("zerodrop-fixture", flag.ContinueOnError)
 	var (
-		listen      = fs.String("listen", ":8080", "address to listen on")
-		onTerm      = fs.String("on-sigterm", envOr("ON_SIGTERM", "exit"), "exit | ignore | drain=<duration>")
-		failReady   = fs.Bool("fail-readiness-on-drain", os.Getenv("FAIL_READINESS_ON_DRAIN") == "true", "answer 503 on /readyz while draining")
-		startup     = fs.Duration("startup-delay", durEnv("STARTUP_DELAY"), "time before /readyz answers 200")
+		listen    = fs.String("listen", ":8080", "address to listen on")
+		onTerm    = fs.String("on-sigterm", envOr("ON_SIGTERM", "exit"), "exit | ignore | drain=<duration>")
+		failReady = fs.Bool("fail-readiness-on-drain", os.Getenv("FAIL_READINESS_ON_DRAIN") == "true", "answer 503 on /readyz while draining")
+		startup   = fs.Duration("startup-delay", durEnv("STARTUP_DELAY"), "time before /readyz answers 200")
+		// a rollout changes the pod template's env, not the fixture's args:
+		// these two are read from the env a version change sets
+		neverReady  = fs.Bool("never-ready", os.Getenv("NEVER_READY") == "true", "answer 503 on /readyz for ever (a broken version)")
+		crashAfter  = fs.Duration("crash-after", durEnv("CRASH_AFTER"), "crash (cut every connection, exit 1) this long after the start (0: never)")
 		latency     = fs.Duration("latency", durEnv("LATENCY"), "added to every / response")
 		slowEvery   = fs.Int("slow-every", 0, "make every Nth request to / slow (0: none)")
 		slowLatency = fs.Duration("slow-latency", 0, "added, on top of --latency, to each slow request")
@@ -67,7 +74,7 @@ func runApp(args []string) error {
 	}
 	cfg := server.Config{
 		PodName: envOr("POD_NAME", hostname()), PodVersion: envOr("POD_VERSION", "v1"), OnTerm: ot, FailReadyOnDrain: *failReady,
-		StartupDelay: *startup, Latency: *latency, SlowEvery: *slowEvery, SlowLatency: *slowLatency,
+		StartupDelay: *startup, NeverReady: *neverReady, CrashAfter: *crashAfter, Latency: *latency, SlowEvery: *slowEvery, SlowLatency: *slowLatency,
 		ShutdownTimeout: *shutdown, Events: os.Stdout,
 	}
 	if err := cfg.Validate(); err != nil {

@@ -367,3 +367,46 @@ func TestBadFlagIsAClearError(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenVersionsFromTheEnv: a rollout sets env, not args: NEVER_READY
+// keeps /readyz at 503, CRASH_AFTER makes the process exit 1, as the
+// kubelet must see a crash.
+func TestBrokenVersionsFromTheEnv(t *testing.T) {
+	cmd := exec.Command(binPath, "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "NEVER_READY=true", "CRASH_AFTER=1500ms")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	sc := bufio.NewScanner(out)
+	var names []string
+	for sc.Scan() {
+		var e server.Event
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue
+		}
+		names = append(names, e.Event)
+		if e.Event == server.EvStarted {
+			resp, err := http.Get("http://" + e.Detail + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				t.Errorf("NEVER_READY: /readyz %d, want 503", resp.StatusCode)
+			}
+		}
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("CRASH_AFTER: the process ended with %v, want exit status 1", err)
+	}
+	if got := strings.Join(names, ","); got != "started,crashed" {
+		t.Fatalf("events %s, want started,crashed", got)
+	}
+}

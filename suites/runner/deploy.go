@@ -1,9 +1,9 @@
 package runner
 
 import (
-	"k8s.io/apimachinery/pkg/api/meta"
 	"context"
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/meta"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,12 +23,31 @@ func (disruptPhase) Execute(ctx context.Context, st *State) error {
 	env := st.env
 	env.Timeout = disruptionTimeout
 	env.Verified = func(what string) { span.Verified = append(span.Verified, what) }
-	st.disruptionErr = chaos.Do(ctx, st.sc.Disruption, env)
+	err := chaos.Do(ctx, st.sc.Disruption, env)
 	span.End = time.Now().UTC()
-	if st.disruptionErr != nil {
-		span.Error = st.disruptionErr.Error()
+	// a stuck rollout that was rolled back is an outcome of its own, not
+	// an error: the workload is checked, settled and judged as after any
+	// disruption that completed
+	if stuck, ok := stuckOutcome(err); ok {
+		span.Stuck, err = stuck, nil
+	}
+	st.disruptionErr = err
+	if err != nil {
+		span.Error = err.Error()
 	}
 	return nil
+}
+
+// stuckOutcome is the outcome of a rollout the Deployment controller gave
+// up on and the disruption rolled back, when err is one.
+func stuckOutcome(err error) (*outcome.RolloutStuck, bool) {
+	var s chaos.Stuck
+	if !errors.As(err, &s) {
+		return nil, false
+	}
+	return &outcome.RolloutStuck{Deployment: s.Deployment, Version: s.Version, Reason: outcome.ProgressDeadlineExceeded, Message: s.Condition,
+		DeadlineSeconds: s.Deadline, After: s.After, RolledBackTo: s.RolledBackTo, RecoveredIn: s.RecoveredIn,
+		Replicas: s.Replicas, OldMinAvailable: s.OldMinAvailable, NewMaxAvailable: s.NewMaxAvailable}, true
 }
 
 // finishPhase checks that the workload is whole again after the

@@ -49,16 +49,11 @@ func (judgePhase) Execute(ctx context.Context, st *State) error {
 		answered, retried := outcome.Answers(records)
 		ev.Server = outcome.CrossCheck(perPod, missing, answered, retried)
 	}
+	if st.span != nil {
+		ev.Stuck = st.span.Stuck
+	}
 	if st.disruptionErr != nil {
-		ev.DisruptionError = st.disruptionErr.Error()
-		var u chaos.Unverified
-		var b chaos.Blocked
-		switch {
-		case errors.As(st.disruptionErr, &u):
-			ev.DisruptionError, ev.Unverified = "", u.What
-		case errors.As(st.disruptionErr, &b):
-			ev.DisruptionError, ev.Blocked = "", b.Error()
-		}
+		disruptionEvidence(st.disruptionErr, &ev)
 	} else if st.sc.NewVersion != "" {
 		ev.FinalVersionShare = finalShare(st.result, st.sc.NewVersion)
 	}
@@ -79,6 +74,23 @@ func (judgePhase) Execute(ctx context.Context, st *State) error {
 	out.Tail = observe.PropagationTails(records, out.Timeline)
 	out.Cells, out.Verdict = outcome.JudgeCells(ev, st.sc.Expectations())
 	return nil
+}
+
+// disruptionEvidence files a disruption's error where the judge weighs it:
+// an outcome of its own (a blocked drain), a claim not verified, or a
+// disruption that did not complete. (A stuck rollout is no error: see
+// stuckOutcome.)
+func disruptionEvidence(err error, ev *outcome.Evidence) {
+	var u chaos.Unverified
+	var b chaos.Blocked
+	switch {
+	case errors.As(err, &u):
+		ev.Unverified = u.What
+	case errors.As(err, &b):
+		ev.Blocked = b.Error()
+	default:
+		ev.DisruptionError = err.Error()
+	}
 }
 
 // killed lists the app containers the timeline saw end with exit code 137.

@@ -84,3 +84,53 @@ func TestPhaseOrder(t *testing.T) {
 		t.Fatalf("phases %s", got)
 	}
 }
+
+// TestStuckRolloutsAreOutcomesNotErrors: a stuck rollout the disruption
+// rolled back is recorded on the span as its own outcome and leaves no
+// disruption error (the workload is checked, settled and judged as after
+// any completed disruption); a blocked drain and a claim not verified are
+// their own evidence; anything else is a disruption that did not complete.
+func TestStuckRolloutsAreOutcomesNotErrors(t *testing.T) {
+	stuck := chaos.Stuck{Deployment: "web", Version: "v2", Deadline: 20, RolledBackTo: "1", Replicas: 3, OldMinAvailable: 3}
+	for _, c := range []struct {
+		err   error
+		stuck bool
+		check func(outcome.Evidence) bool
+	}{
+		{nil, false, nil},
+		{stuck, true, nil},
+		{chaos.Blocked{Node: "w1"}, false, func(e outcome.Evidence) bool { return e.Blocked != "" && e.DisruptionError == "" }},
+		{chaos.Unverified{What: "recreated"}, false, func(e outcome.Evidence) bool { return e.Unverified == "recreated" }},
+		{errors.New("timed out"), false, func(e outcome.Evidence) bool {
+			return strings.HasSuffix(e.DisruptionError, "timed out") && e.Stuck == nil
+		}},
+	} {
+		sc := testScenario(t)
+		err := c.err
+		sc.Disruption = chaos.Func{N: "x", F: func(context.Context, chaos.Env) error { return err }}
+		st := &State{sc: sc, out: &outcome.Outcome{}}
+		if e := (disruptPhase{}).Execute(context.Background(), st); e != nil {
+			t.Fatal(e)
+		}
+		if got := st.span.Stuck != nil; got != c.stuck {
+			t.Errorf("%v: stuck %v, want %v", c.err, got, c.stuck)
+		}
+		if c.stuck {
+			if st.disruptionErr != nil || st.span.Error != "" || st.span.Stuck.DeadlineSeconds != 20 || st.span.Stuck.RolledBackTo != "1" ||
+				st.span.Stuck.OldMinAvailable != 3 || st.span.Stuck.Reason != outcome.ProgressDeadlineExceeded {
+				t.Errorf("stuck: error %v, span %+v, stuck %+v", st.disruptionErr, st.span, st.span.Stuck)
+			}
+			continue
+		}
+		if (st.disruptionErr != nil) != (c.err != nil) {
+			t.Errorf("%v: disruption error %v", c.err, st.disruptionErr)
+		}
+		if c.check != nil {
+			var ev outcome.Evidence
+			disruptionEvidence(st.disruptionErr, &ev)
+			if !c.check(ev) {
+				t.Errorf("%v: evidence %+v", c.err, ev)
+			}
+		}
+	}
+}

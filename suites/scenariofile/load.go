@@ -110,6 +110,10 @@ func checkDisruptions(s Spec, ctl *controller, p *problems) []suites.DisruptionK
 			p.addf(field, " %q: listed twice: keep one", d)
 			continue
 		}
+		if why := k.FixtureOnly(); why != "" {
+			p.addf(field, " %q: needs zerodrop's own fixture: %s; use one of %s", d, why, disruptionNames())
+			continue
+		}
 		out = append(out, k)
 		if ctl == nil {
 			continue
@@ -140,11 +144,23 @@ func rolls(k suites.DisruptionKind) bool {
 }
 
 func disruptionNames() string {
-	names := make([]string, len(suites.DisruptionKinds))
-	for i, d := range suites.DisruptionKinds {
-		names[i] = string(d)
+	var names []string
+	for _, d := range FileDisruptions() {
+		names = append(names, string(d))
 	}
 	return strings.Join(names, ", ")
+}
+
+// FileDisruptions are the disruptions a scenario file may name: those a
+// user's own workload can take.
+func FileDisruptions() []suites.DisruptionKind {
+	var out []suites.DisruptionKind
+	for _, d := range suites.DisruptionKinds {
+		if d.FixtureOnly() == "" {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // DefaultPaths are what a file without spec.paths loads: the NodePort from

@@ -62,7 +62,7 @@ func vocabulary(t reflect.Type) *jsonschema.Schema {
 		return enum("A traffic path, with +ka for a keep-alive client.", values...)
 	case reflect.TypeOf(suites.DisruptionKind("")):
 		var values []any
-		for _, d := range suites.DisruptionKinds {
+		for _, d := range FileDisruptions() {
 			values = append(values, string(d))
 		}
 		return enum("A disruption.", values...)

@@ -21,7 +21,7 @@ sleep-action, app-drain, prestop-and-drain, grace-too-short) under every disrupt
 evict, drain, rolling-update, rollout-restart, scale-down, rollout-undo), each cell loading every
 path at once (nodeport, clusterip, headless, ingress, gateway) with a new connection for every
 request and with a keep-alive pool, each client judged against its own expectation; plus the
-rolling-update strategies and the PodDisruptionBudget cases. Cells whose disruption touches only
+rolling-update strategies, the PodDisruptionBudget cases and the stuck rollouts. Cells whose disruption touches only
 their own pods run side by side (--parallel); drains run alone. The exit status is 0 only when
 every cell matches its expectation; report.md, report.html and junit.xml go to --out.`,
 		Args: cobra.NoArgs,
@@ -67,7 +67,7 @@ every cell matches its expectation; report.md, report.html and junit.xml go to -
 	fl.StringVar(&disruptions, "disruptions", "", "comma-separated disruptions (default the seven: "+strings.Join(kinds(suites.MatrixDisruptions), ", ")+")")
 	fl.StringVar(&paths, "paths", "", "comma-separated paths every cell loads at once (default all five)")
 	fl.StringVar(&keepalive, "keepalive", "both", "clients: both, on (keep-alive only) or off (a new connection for every request)")
-	fl.BoolVar(&noExtras, "no-extras", false, "leave out the strategy and PodDisruptionBudget cases")
+	fl.BoolVar(&noExtras, "no-extras", false, "leave out the strategy, PodDisruptionBudget and stuck-rollout cases")
 	fl.BoolVar(&list, "list", false, "print the cells the filters select, with their expectations and why, and exit; needs no cluster")
 	f.add(cmd, 2)
 	return cmd
