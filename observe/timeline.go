@@ -352,27 +352,36 @@ func (w *watcher) followSidecar(ns, pod, container, instance string) {
 	w.t.following.Add(1)
 	go func() {
 		defer w.t.following.Done()
-		rc, err := w.cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container, Follow: true}).Stream(w.ctx)
-		if err != nil {
-			w.t.Add(Event{Source: "harness", Kind: "log_follow_failed", Pod: pod, Detail: container + ": " + err.Error()})
-			return
-		}
-		defer rc.Close()
-		sc := bufio.NewScanner(rc)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			var e server.Event
-			if json.Unmarshal(sc.Bytes(), &e) != nil || e.Event == "" {
-				continue
-			}
+		w.followLog(ns, pod, container, container+": ", func(e server.Event) {
 			detail := e.Detail
 			if len(e.UpstreamErrors) > 0 {
 				b, _ := json.Marshal(e.UpstreamErrors)
 				detail = strings.TrimSpace(detail + " upstream errors " + string(b))
 			}
 			w.t.Add(Event{Time: e.Time, Source: outcome.SourceSidecar, Kind: container + "_" + e.Event, Pod: pod, Detail: detail})
-		}
+		})
 	}()
+}
+
+// followLog streams a container's log while it runs and hands each
+// lifecycle event it writes to each; a log that cannot be followed is
+// noted on the timeline (its detail prefixed with prefix).
+func (w *watcher) followLog(ns, pod, container, prefix string, each func(server.Event)) {
+	rc, err := w.cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container, Follow: true}).Stream(w.ctx)
+	if err != nil {
+		w.t.Add(Event{Source: "harness", Kind: "log_follow_failed", Pod: pod, Detail: prefix + err.Error()})
+		return
+	}
+	defer rc.Close()
+	sc := bufio.NewScanner(rc)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var e server.Event
+		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Event == "" {
+			continue
+		}
+		each(e)
+	}
 }
 
 // track notes a running instance of the app container and, when the
@@ -400,19 +409,7 @@ func (w *watcher) track(ns, pod, instance string) {
 	go func() {
 		defer w.t.following.Done()
 		defer close(ended)
-		rc, err := w.cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: w.ref.Container, Follow: true}).Stream(w.ctx)
-		if err != nil {
-			w.t.Add(Event{Source: "harness", Kind: "log_follow_failed", Pod: pod, Detail: err.Error()})
-			return
-		}
-		defer rc.Close()
-		sc := bufio.NewScanner(rc)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			var e server.Event
-			if json.Unmarshal(sc.Bytes(), &e) != nil || e.Event == "" {
-				continue
-			}
+		w.followLog(ns, pod, w.ref.Container, "", func(e server.Event) {
 			detail := e.Detail
 			if len(e.After) > 0 {
 				b, _ := json.Marshal(e.After)
@@ -426,7 +423,7 @@ func (w *watcher) track(ns, pod, instance string) {
 				}
 				w.t.mu.Unlock()
 			}
-		}
+		})
 	}()
 }
 

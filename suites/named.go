@@ -109,11 +109,8 @@ func SidecarsSet() []Entry {
 		s := scenario(name, chaos.RollingUpdate{Version: "v2"}, "v2", paths...)
 		labels := []Label{Sidecars}
 		// a control when some client must fail (sidecar-native: the kept-alive one)
-		for _, p := range paths {
-			if s.Expectations()[outcome.ClientOf(string(p))].Expect == outcome.ExpectFail {
-				labels = append(labels, Control)
-				break
-			}
+		if s.MustFail() {
+			labels = append(labels, Control)
 		}
 		out = append(out, Entry{s, labels})
 	}

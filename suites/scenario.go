@@ -68,6 +68,18 @@ func (s Scenario) Expectations() outcome.Expectations {
 	return s.Profile.Expectations()
 }
 
+// MustFail says whether some client on its paths must drop requests: a
+// negative control.
+func (s Scenario) MustFail() bool {
+	x := s.Expectations()
+	for _, p := range s.Paths {
+		if x[outcome.ClientOf(string(p))].Expect == outcome.ExpectFail {
+			return true
+		}
+	}
+	return false
+}
+
 // ID names the scenario: profile/disruption/workload[@variant].
 func (s Scenario) ID() string {
 	id := fmt.Sprintf("%s/%s/%s", s.Profile.Name, s.Disruption.Name(), strings.ToLower(string(s.Workload)))
