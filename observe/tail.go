@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"strings"
 	"time"
 
 	"github.com/zerodrop/zerodrop/outcome"
@@ -11,14 +12,23 @@ import (
 // the load's records and the timeline. The maximum over pods is the tail.
 func PropagationTails(records []outcome.Record, timeline []outcome.Event) map[string]outcome.Tail {
 	sigterm, unready := map[string]time.Time{}, map[string]time.Time{}
+	// an endpoint leaves the ready set only after it was in it: a pod's
+	// endpoint in a Service's slice that the EndpointSlice controller has
+	// not yet marked ready when the recording starts is no removal
+	wasReady := map[[2]string]bool{} // pod, Service
 	for _, e := range timeline {
 		switch {
 		case e.Kind == outcome.KindAppSigterm:
 			if _, ok := sigterm[e.Pod]; !ok {
 				sigterm[e.Pod] = e.Time
 			}
-		case e.Source == outcome.SourceEndpoint && e.Kind != outcome.KindEndpointReady && e.Pod != "":
-			if _, ok := unready[e.Pod]; !ok {
+		case e.Source == outcome.SourceEndpoint && e.Pod != "":
+			k := [2]string{e.Pod, strings.SplitN(e.Detail, " ", 2)[0]}
+			if e.Kind == outcome.KindEndpointReady {
+				wasReady[k] = true
+				continue
+			}
+			if _, ok := unready[e.Pod]; !ok && wasReady[k] {
 				unready[e.Pod] = e.Time
 			}
 		}

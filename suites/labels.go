@@ -14,12 +14,13 @@ const (
 	Disruptions Label = "disruptions" // further disruptions: undo, pause, partitions, SIGKILL, a lost node
 	OpenKruise  Label = "openkruise"  // OpenKruise CloneSets (installs OpenKruise on first use)
 	Streams     Label = "streams"     // long-lived connections: server-sent events and WebSockets
+	Sidecars    Label = "sidecars"    // the app behind a proxy sidecar: classic vs native shutdown ordering
 	Stuck       Label = "stuck"       // rollouts to a broken version: stuck (ProgressDeadlineExceeded), rolled back, under load
 	Cluster     Label = "cluster"     // needs a cluster
 )
 
 // labels lists the set labels in help order.
-var labels = []Label{Gating, Control, Ingress, Disruptions, OpenKruise, Streams, Stuck, Matrix, Cluster}
+var labels = []Label{Gating, Control, Ingress, Disruptions, OpenKruise, Streams, Sidecars, Stuck, Matrix, Cluster}
 
 // LabelNames lists the labels scenarios carry, for messages.
 func LabelNames() []string {
