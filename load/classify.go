@@ -40,6 +40,8 @@ func Classify(code int, errText string) Class {
 		return outcome.Timeout
 	case strings.HasSuffix(e, "eof"), strings.Contains(e, "server closed idle connection"), strings.Contains(e, "unexpected eof"):
 		return outcome.EOF
+	case strings.Contains(e, "no such host"):
+		return outcome.NoAddress
 	}
 	return outcome.OtherFail
 }

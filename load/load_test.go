@@ -149,7 +149,7 @@ func TestClassifyText(t *testing.T) {
 		`Get "http://x/": EOF`:                                 outcome.EOF,
 		`Get "http://x/": http: server closed idle connection`: outcome.EOF,
 		`Get "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`: outcome.Timeout,
-		`Get "http://x/": dial tcp: lookup nope: no such host`:                                        outcome.OtherFail,
+		`Get "http://x/": dial tcp: lookup nope: no such host`:                                        outcome.NoAddress,
 	} {
 		if got := Classify(0, text); got != want {
 			t.Errorf("Classify(%q) = %q, want %q", text, got, want)

@@ -141,6 +141,10 @@ const (
 	// AttrStarting: a pod had just become ready — a new pod ready too early
 	// is a real failure too.
 	AttrStarting Attribution = "starting"
+	// AttrNoEndpoints: a Service of the workload had no ready endpoint
+	// left — every old pod gone, no new one ready: an outage the
+	// disruption made (a rollout that takes every pod away at once).
+	AttrNoEndpoints Attribution = "no-endpoints"
 	// AttrNone: no pod event explains it: the harness's own path, or a
 	// saturated machine, before any profile is blamed.
 	AttrNone Attribution = "none"
@@ -153,6 +157,7 @@ const startingWindow = 3 * time.Second
 type podWindows struct {
 	terminating map[string][2]time.Time // pod -> [first sign, gone]
 	ready       []time.Time             // pods becoming ready
+	outages     [][2]time.Time          // a Service without a ready endpoint
 }
 
 func windowsOf(timeline []Event) podWindows {
@@ -208,7 +213,49 @@ func windowsOf(timeline []Event) podWindows {
 			w.terminating[pod] = [2]time.Time{win[0], g}
 		}
 	}
+	w.outages = outagesOf(timeline, end)
 	return w
+}
+
+// outagesOf finds the stretches in which a Service that had a ready
+// endpoint had none (its EndpointSlice events: "endpoint_<state>", detail
+// "<service> <address>"), until one was ready again or the timeline ended.
+func outagesOf(timeline []Event, end time.Time) [][2]time.Time {
+	var eps []Event
+	for _, e := range timeline {
+		if e.Source == SourceEndpoint && strings.HasPrefix(e.Kind, "endpoint_") {
+			eps = append(eps, e)
+		}
+	}
+	sort.SliceStable(eps, func(i, j int) bool { return eps[i].Time.Before(eps[j].Time) })
+	ready := map[string]map[string]bool{} // service -> ready addresses
+	since := map[string]time.Time{}       // service -> without a ready endpoint since
+	var out [][2]time.Time
+	for _, e := range eps {
+		svc, addr, _ := strings.Cut(e.Detail, " ")
+		if ready[svc] == nil {
+			ready[svc] = map[string]bool{}
+		}
+		before := len(ready[svc])
+		if e.Kind == KindEndpointReady {
+			ready[svc][addr] = true
+		} else {
+			delete(ready[svc], addr)
+		}
+		switch after := len(ready[svc]); {
+		case before > 0 && after == 0:
+			since[svc] = e.Time
+		case before == 0 && after > 0 && !since[svc].IsZero():
+			out = append(out, [2]time.Time{since[svc], e.Time})
+			since[svc] = time.Time{}
+		}
+	}
+	for _, t := range since {
+		if !t.IsZero() {
+			out = append(out, [2]time.Time{t, end})
+		}
+	}
+	return out
 }
 
 // firstTermination is the earliest moment any pod began terminating.
@@ -235,6 +282,11 @@ func (w podWindows) attribute(r Record) Attribution {
 	for _, t := range w.ready {
 		if !to.Before(t) && !from.After(t.Add(startingWindow)) {
 			return AttrStarting
+		}
+	}
+	for _, win := range w.outages {
+		if !to.Before(win[0]) && !from.After(win[1]) {
+			return AttrNoEndpoints
 		}
 	}
 	return AttrNone

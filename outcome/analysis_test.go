@@ -131,3 +131,35 @@ func TestReconcileFlagsRecordsOfAnUnknownPath(t *testing.T) {
 		t.Fatalf("%+v", counts)
 	}
 }
+
+// TestAServiceWithoutReadyEndpointsExplainsItsFailures: once every old
+// pod is gone and no new one is ready, a Service has no ready endpoint:
+// failures then are the outage's, not a saturated machine's; before the
+// Service was ever ready, and once it is again, nothing says so.
+func TestAServiceWithoutReadyEndpointsExplainsItsFailures(t *testing.T) {
+	ep := func(at time.Duration, kind, pod, addr string) Event {
+		return Event{Time: t0.Add(at), Source: SourceEndpoint, Kind: kind, Pod: pod, Detail: "web " + addr}
+	}
+	tl := []Event{
+		ep(1*time.Second, KindEndpointReady, "old-a", "10.0.0.1"),
+		ep(1*time.Second, KindEndpointReady, "old-b", "10.0.0.2"),
+		{Time: t0.Add(10 * time.Second), Source: SourcePod, Kind: "pod_deleting", Pod: "old-a"},
+		{Time: t0.Add(10 * time.Second), Source: SourcePod, Kind: "pod_deleting", Pod: "old-b"},
+		ep(10*time.Second, "endpoint_terminating_serving", "old-a", "10.0.0.1"),
+		ep(10*time.Second, "endpoint_terminating_serving", "old-b", "10.0.0.2"),
+		ep(11*time.Second, "endpoint_not_ready", "new-x", "10.0.0.9"), // never ready
+		ep(18*time.Second, "endpoint_removed", "", "10.0.0.1"),
+		ep(18*time.Second, "endpoint_removed", "", "10.0.0.2"),
+		{Time: t0.Add(18 * time.Second), Source: SourcePod, Kind: "pod_deleted", Pod: "old-a"},
+		{Time: t0.Add(18 * time.Second), Source: SourcePod, Kind: "pod_deleted", Pod: "old-b"},
+		ep(40*time.Second, KindEndpointReady, "back-c", "10.0.0.3"),
+		{Time: t0.Add(50 * time.Second), Source: SourcePod, Kind: "pod_ready", Pod: "unrelated"},
+	}
+	fail := func(at time.Duration) Record {
+		return Record{Path: "gateway", Start: t0.Add(at), Latency: 10 * time.Millisecond, Class: HTTP503}
+	}
+	got := Attribute([]Record{fail(12 * time.Second), fail(25 * time.Second), fail(30 * time.Second), fail(45 * time.Second)}, tl)["gateway"]
+	if got[AttrTerminating] != 1 || got[AttrNoEndpoints] != 2 || got[AttrNone] != 1 {
+		t.Fatalf("attribution %v: want the outage (18 s to 40 s) to explain two", got)
+	}
+}

@@ -64,7 +64,12 @@ const (
 	HTTP504   Class = "504"     // gateway timeout
 	HTTP5xx   Class = "5xx"     // other server errors
 	HTTP4xx   Class = "4xx"     // client errors (e.g. 404 from a router without the route)
-	OtherFail Class = "other"   // anything else (DNS, TLS, a 1xx, ...)
+	OtherFail Class = "other"   // anything else (TLS, a 1xx, ...)
+	// NoAddress: the name resolved to no address — a headless Service
+	// with no ready pod (or, before the load was warm, a name that does
+	// not exist): for a client that resolves pods itself, what a 503 is
+	// behind a proxy
+	NoAddress Class = "no-address"
 	// UnexpectedStatus is a 2xx or 3xx other than the one the target expects.
 	UnexpectedStatus Class = "unexpected-status"
 	// A request Go's transport sent twice because its kept-alive
@@ -85,11 +90,11 @@ const (
 )
 
 // Classes lists the failure classes in report order.
-var Classes = []Class{Refused, Reset, EOF, StreamCut, StreamGap, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504, HTTP5xx, HTTP4xx, UnexpectedStatus, OtherFail}
+var Classes = []Class{Refused, Reset, EOF, StreamCut, StreamGap, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504, NoAddress, HTTP5xx, HTTP4xx, UnexpectedStatus, OtherFail}
 
 // RaceClasses are the classes an endpoint or shutdown race produces: what a
 // negative control must show to prove the instrument sees the race.
-var RaceClasses = []Class{Refused, Reset, EOF, StreamCut, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504}
+var RaceClasses = []Class{Refused, Reset, EOF, StreamCut, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504, NoAddress}
 
 // IsRace reports whether the class is one a shutdown race produces.
 func (c Class) IsRace() bool {

@@ -455,8 +455,11 @@ func details(o *outcome.Outcome) []string {
 	}
 	for _, path := range sortedKeys(o.Attribution) {
 		a := o.Attribution[path]
-		out = append(out, fmt.Sprintf("failures on %s: %d while a pod was terminating, %d while one was starting, %d with no pod event", path,
-			a[outcome.AttrTerminating], a[outcome.AttrStarting], a[outcome.AttrNone]))
+		line := fmt.Sprintf("failures on %s: %d while a pod was terminating, %d while one was starting", path, a[outcome.AttrTerminating], a[outcome.AttrStarting])
+		if n := a[outcome.AttrNoEndpoints]; n > 0 {
+			line += fmt.Sprintf(", %d while the Service had no ready endpoint", n)
+		}
+		out = append(out, line+fmt.Sprintf(", %d with no pod event", a[outcome.AttrNone]))
 	}
 	for _, c := range o.Reconciliation {
 		if c.Problem != "" {
