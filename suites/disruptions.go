@@ -29,11 +29,14 @@ const (
 	CloneSetDelete  DisruptionKind = "cloneset-pods-to-delete"
 	KillContainer   DisruptionKind = "kill-container" // SIGKILL: an ungraceful control
 	StopNode        DisruptionKind = "stop-node"      // a lost node: an ungraceful control
+	// RainbowSwitch: a new colour (Deployment) beside the old, the
+	// Services switched to it, the old colour deleted once idle or at a deadline
+	RainbowSwitch DisruptionKind = "rainbow-switch"
 )
 
 // DisruptionKinds lists every disruption, the matrix's seven first.
 var DisruptionKinds = []DisruptionKind{Delete, Evict, Drain, RollingUpdate, RolloutRestart, ScaleDown, RolloutUndo,
-	PausedRollout, PartitionRoll, CloneSetInPlace, CloneSetDelete, KillContainer, StopNode}
+	PausedRollout, PartitionRoll, CloneSetInPlace, CloneSetDelete, KillContainer, StopNode, RainbowSwitch}
 
 // MatrixDisruptions are the seven every profile is judged under.
 var MatrixDisruptions = []DisruptionKind{Delete, Evict, Drain, RollingUpdate, RolloutRestart, ScaleDown, RolloutUndo}
@@ -79,7 +82,7 @@ func (k DisruptionKind) Fits(w workload.Kind) error {
 	switch k {
 	case RollingUpdate, RolloutRestart:
 		return only(workload.Deployment, workload.StatefulSet)
-	case ScaleDown, RolloutUndo, PausedRollout:
+	case ScaleDown, RolloutUndo, PausedRollout, RainbowSwitch:
 		return only(workload.Deployment)
 	case PartitionRoll:
 		return only(workload.StatefulSet)
@@ -136,6 +139,8 @@ func (k DisruptionKind) Build(replicas int32) (Disruption, error) {
 		return Disruption{Do: chaos.KillContainer{}}, nil
 	case StopNode:
 		return Disruption{Do: chaos.StopNode{}}, nil
+	case RainbowSwitch:
+		return Disruption{Do: chaos.RainbowSwitch{Version: "v2"}, NewVersion: "v2"}, nil
 	}
 	_, err := ParseDisruption(string(k))
 	return Disruption{}, err

@@ -26,6 +26,12 @@ func (disruptPhase) Execute(ctx context.Context, st *State) error {
 	span.End = time.Now().UTC()
 	if st.disruptionErr != nil {
 		span.Error = st.disruptionErr.Error()
+		return nil
+	}
+	// a rainbow switch leaves the workload to the new colour's controller
+	if r, ok := st.sc.Disruption.(chaos.RainbowSwitch); ok {
+		st.ref = r.Successor(st.ref)
+		st.env.Target = st.ref
 	}
 	return nil
 }

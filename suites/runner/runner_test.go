@@ -3,8 +3,13 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/zerodrop/zerodrop/chaos"
 	"github.com/zerodrop/zerodrop/fixtures"
@@ -82,5 +87,56 @@ func TestPhaseOrder(t *testing.T) {
 	want := "namespace,deploy,ready,observe,load,warm,disrupt,finish,settle,stop,judge,collect,cleanup"
 	if got := strings.Join(PhaseNames(), ","); got != want {
 		t.Fatalf("phases %s", got)
+	}
+}
+
+// TestFixtureObjectsRainbow: a rainbow switch's scenario deploys the first
+// colour — its Deployment the workload's controller, every Service (the
+// workload's, the NodePort and headless ones the paths add) selecting that
+// colour — while the workload's selector, which the observers watch, takes
+// every colour's pods.
+func TestFixtureObjectsRainbow(t *testing.T) {
+	s := testScenario(t)
+	s.Paths = []suites.Path{suites.PathNodePort, suites.PathHeadless, suites.PathClusterIP + "+sse"}
+	s.Disruption = chaos.RainbowSwitch{}
+	objs, access, ref, err := fixtureObjects(s, "ns", "fixture:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	access.NodePortAuto = true
+	objs = append(objs, access.Objects()...)
+	services := map[string]string{}
+	for _, o := range objs {
+		switch v := o.(type) {
+		case *appsv1.Deployment:
+			if v.Name != "web-blue" || v.Spec.Template.Labels[workload.ColourLabel] != "blue" {
+				t.Errorf("deployment %s, pods %v", v.Name, v.Spec.Template.Labels)
+			}
+		case *corev1.Service:
+			services[v.Name] = v.Spec.Selector[workload.ColourLabel]
+		}
+	}
+	want := map[string]string{"web": "blue", "web-headless": "blue", "web-nodeport": "blue"}
+	if fmt.Sprint(services) != fmt.Sprint(want) {
+		t.Errorf("services select %v, want %v", services, want)
+	}
+	if ref.Name != "web-blue" || ref.Service != "web" || ref.Selector[workload.ColourLabel] != "" || access.Name != "web" {
+		t.Errorf("ref %+v, access %s", ref, access.Name)
+	}
+	if got := (chaos.RainbowSwitch{}).Successor(ref); got.Name != "web-green" {
+		t.Errorf("after the switch the workload is %s", got.Name)
+	}
+	// without a rainbow: one Deployment, named as the workload
+	s.Disruption = chaos.DeletePods{Count: 1}
+	_, _, ref, err = fixtureObjects(s, "ns", "fixture:1")
+	if err != nil || ref.Name != "web" {
+		t.Fatalf("ref %+v, %v", ref, err)
+	}
+	if got := streamPlan(s); got.Lifetime != 0 {
+		t.Fatalf("no lifetime unless the scenario sets one: %+v", got)
+	}
+	s.StreamLifetime = 15 * time.Second
+	if got := streamPlan(s); got.Lifetime != s.StreamLifetime {
+		t.Fatalf("stream plan %+v", got)
 	}
 }
