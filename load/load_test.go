@@ -303,3 +303,55 @@ func TestPlanValidateNamesFields(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// A keep-alive pool with a connection lifetime moves on: each member's
+// connection serves requests for about the lifetime, then its last one
+// asks for Connection: close and the next goes on a new connection — no
+// request lost or retried. Without a lifetime the connections stay.
+func TestPoolConnLifetime(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	for _, lifetime := range []time.Duration{0, 250 * time.Millisecond} {
+		conns.Store(0)
+		var recs []Record
+		l, err := Start(context.Background(), Plan{Rate: 40, Duration: 2 * time.Second, Timeout: 2 * time.Second, ConnLifetime: lifetime},
+			[]Target{{Path: "p", URL: srv.URL, KeepAlive: true, Pool: 2}}, SinkFunc(func(r Record) error { recs = append(recs, r); return nil }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := l.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertAll(t, recs, outcome.OK)
+		// after the first 300 ms: new connections for the lifetime, about
+		// one per member every 250 ms (without it, the odd one a member
+		// asked while still busy dials on a busy machine)
+		later := 0
+		for _, r := range recs {
+			if r.Conn == "new" && r.Start.Sub(res.Started) > 300*time.Millisecond {
+				later++
+			}
+		}
+		switch {
+		case lifetime == 0 && later > 3:
+			t.Fatalf("no lifetime: %d requests on new connections after the start, want about none (of %d connections)", later, conns.Load())
+		case lifetime > 0 && (later < 9 || later > 20):
+			t.Fatalf("lifetime %s: %d requests on new connections after the start, want about 2 x 1.7s / %s", lifetime, later, lifetime)
+		}
+		if res.Plan.ConnLifetime != lifetime {
+			t.Fatalf("recorded plan %+v", res.Plan)
+		}
+	}
+	if err := (Plan{Rate: 1, MaxDuration: time.Minute, Timeout: time.Second, MinRateRatio: 1, ConnLifetime: -time.Second}).Validate([]Target{{Path: "p", URL: "http://h/"}}); err == nil ||
+		!strings.Contains(err.Error(), "load.connLifetime -1s") {
+		t.Fatalf("a negative lifetime: %v", err)
+	}
+}

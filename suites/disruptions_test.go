@@ -50,7 +50,7 @@ func TestRainbowExpectations(t *testing.T) {
 	for _, name := range fixtures.ProfileNames {
 		p, _ := fixtures.Preset(name)
 		px := p.Expectations()
-		x := RainbowExpectations(p, r, 20*time.Second)
+		x := RainbowExpectations(p, r, 20*time.Second, 0)
 		if x[outcome.NewConnections].Expect != outcome.ExpectPass || x[outcome.Streams].Expect != outcome.ExpectPass ||
 			x[outcome.KeepAlive].Expect != px[outcome.KeepAlive].Expect {
 			t.Errorf("%s: %+v", name, x)
@@ -58,10 +58,18 @@ func TestRainbowExpectations(t *testing.T) {
 		if !strings.Contains(x[outcome.Streams].Why, "after 20s") || !strings.Contains(x[outcome.KeepAlive].Why, "deadline") {
 			t.Errorf("%s: the reasons must say how: %+v", name, x)
 		}
-		// clients that never end their streams meet the old colour's shutdown
+		// pools that recycle their connections move on too
+		if ka := RainbowExpectations(p, r, 0, 20*time.Second)[outcome.KeepAlive]; ka.Expect != outcome.ExpectPass || !strings.Contains(ka.Why, "after 20s") {
+			t.Errorf("%s: keep-alive with a connection lifetime %+v", name, ka)
+		}
+		// clients that never end their streams or connections meet the old colour's shutdown
 		for _, lifetime := range []time.Duration{0, time.Minute, 2 * time.Minute} {
-			if got := RainbowExpectations(p, r, lifetime)[outcome.Streams]; got.Expect != px[outcome.Streams].Expect || !strings.Contains(got.Why, px[outcome.Streams].Why) {
+			x := RainbowExpectations(p, r, lifetime, lifetime)
+			if got := x[outcome.Streams]; got.Expect != px[outcome.Streams].Expect || !strings.Contains(got.Why, px[outcome.Streams].Why) {
 				t.Errorf("%s, lifetime %s: streams %+v", name, lifetime, got)
+			}
+			if got := x[outcome.KeepAlive]; got.Expect != px[outcome.KeepAlive].Expect {
+				t.Errorf("%s, lifetime %s: keep-alive %+v", name, lifetime, got)
 			}
 		}
 	}
@@ -97,12 +105,16 @@ func TestStreamsSetRainbow(t *testing.T) {
 	}
 	r := rainbow.Disruption.(chaos.RainbowSwitch).WithDefaults()
 	if rainbow.StreamLifetime == 0 || rainbow.StreamLifetime >= r.Deadline || control.StreamLifetime != rainbow.StreamLifetime ||
+		rainbow.Plan.ConnLifetime != rainbow.StreamLifetime ||
 		rainbow.Profile.GraceSeconds != control.Profile.GraceSeconds || rainbow.NewVersion != "v2" {
 		t.Fatalf("rainbow %+v, control %+v", rainbow, control)
 	}
 	x := rainbow.Expectations()
 	if x[outcome.Streams].Expect != outcome.ExpectPass || control.Expectations()[outcome.Streams].Expect != outcome.ExpectFail {
 		t.Fatalf("the rainbow must cut no stream where the rolling update cuts them: %+v / %+v", x, control.Expectations())
+	}
+	if x[outcome.NewConnections].Expect != outcome.ExpectPass || x[outcome.KeepAlive].Expect != outcome.ExpectPass {
+		t.Fatalf("the rainbow's clients all move on: nothing may fail: %+v", x)
 	}
 	for _, p := range []Path{PathNodePort, PathNodePort.WithKeepAlive(), PathClusterIP, PathClusterIP.WithKeepAlive()} {
 		if !slices.Contains(rainbow.Paths, p) {

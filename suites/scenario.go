@@ -73,7 +73,7 @@ func (s Scenario) Expectations() outcome.Expectations {
 		return outcome.Expectations{outcome.NewConnections: x, outcome.KeepAlive: x, outcome.Streams: x}
 	}
 	if r, ok := s.Disruption.(chaos.RainbowSwitch); ok {
-		return RainbowExpectations(s.Profile, r, s.StreamLifetime)
+		return RainbowExpectations(s.Profile, r, s.StreamLifetime, s.Plan.ConnLifetime)
 	}
 	return s.Profile.Expectations()
 }
@@ -90,25 +90,29 @@ func (s Scenario) Expectations() outcome.Expectations {
 //     stream lifetime): they reconnect to the new colour, and the old one
 //     is deleted with none open. Otherwise they meet the profile's shutdown
 //     at the deadline, as under any deletion;
-//   - kept-alive connections stay on the old colour until the deadline
-//     (conntrack keeps an established connection on its pod, and nothing
-//     tells the client to leave), then meet the profile's shutdown.
-func RainbowExpectations(p fixtures.Profile, r chaos.RainbowSwitch, lifetime time.Duration) outcome.Expectations {
+//   - kept-alive connections likewise, with the pool's connection
+//     lifetime: without one they stay on the old colour (conntrack keeps
+//     an established connection on its pod, and nothing tells the client
+//     to leave) and meet the profile's shutdown at the deadline.
+func RainbowExpectations(p fixtures.Profile, r chaos.RainbowSwitch, streamLifetime, connLifetime time.Duration) outcome.Expectations {
 	r = r.WithDefaults()
 	x := p.Expectations()
 	x[outcome.NewConnections] = outcome.Expected{Expect: outcome.ExpectPass,
 		Why: "the Services switch to the new colour once it is Ready, and the old colour keeps serving until no request reaches it: kube-proxy has caught up before any old pod goes"}
-	if lifetime > 0 && lifetime < r.Deadline {
+	if streamLifetime > 0 && streamLifetime < r.Deadline {
 		x[outcome.Streams] = outcome.Expected{Expect: outcome.ExpectPass,
-			Why: fmt.Sprintf("clients end each stream after %s and reconnect through the switched Service to the new colour; the old colour is deleted only once no stream is open on it (deadline %s)", lifetime, r.Deadline)}
+			Why: fmt.Sprintf("clients end each stream after %s and reconnect through the switched Service to the new colour; the old colour is deleted only once no stream is open on it (deadline %s)", streamLifetime, r.Deadline)}
 	} else {
 		st := x[outcome.Streams]
 		st.Why = fmt.Sprintf("no client ends its stream before the deadline (%s): the old colour goes with them open, and %s", r.Deadline, st.Why)
 		x[outcome.Streams] = st
 	}
 	ka := x[outcome.KeepAlive]
-	switch ka.Expect {
-	case outcome.ExpectFail:
+	switch {
+	case connLifetime > 0 && connLifetime < r.Deadline:
+		ka = outcome.Expected{Expect: outcome.ExpectPass,
+			Why: fmt.Sprintf("the pools close each connection after %s and dial the next through the switched Service to the new colour; the old colour is deleted only once no request reaches it (deadline %s)", connLifetime, r.Deadline)}
+	case ka.Expect == outcome.ExpectFail:
 		ka.Why = "kept-alive connections stay on the old colour until the deadline deletes it (conntrack keeps them on its pods, and nothing tells the client to leave); its shutdown then cuts the requests in flight on them, as under any deletion of this profile"
 	default:
 		ka.Why = "kept-alive connections stay on the old colour until the deadline deletes it (conntrack keeps them on its pods); its drain then tells them to leave (Connection: close), as under any deletion of this profile"
