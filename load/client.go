@@ -90,10 +90,10 @@ func newTransport(p Plan, keepAlive bool) *http.Transport {
 // connection, so the pool's connections stay open across a disruption and
 // each was spread by kube-proxy to a pod when it was dialled.
 //
-// With a lifetime, a member whose connection is older than that sends its
-// next request with Connection: close, and the one after on a new
-// connection: the pool moves on, as clients with a connection
-// time-to-live do.
+// With a lifetime, each member closes its idle connections every lifetime
+// (just before a request, which then dials a new one): the pool moves on,
+// as clients with a connection time-to-live do. A connection busy at that
+// moment goes at the next time.
 type pool struct {
 	podHeader string
 	members   []*http.Transport
@@ -101,24 +101,13 @@ type pool struct {
 	mu        sync.Mutex
 	pods      []string // the pod each member's connection answered from last
 	lifetime  time.Duration
-	born      []atomic.Int64 // unix nanos each member last dialled (0: none, or retiring)
+	renewed   []atomic.Int64 // unix nanos each member last closed its connections (its first request, at first)
 }
 
 func newPool(p Plan, size int) *pool {
-	pl := &pool{podHeader: p.PodHeader, pods: make([]string, size), lifetime: p.ConnLifetime, born: make([]atomic.Int64, size)}
-	for i := range size {
-		t := newTransport(p, true)
-		if pl.lifetime > 0 {
-			dial := t.DialContext
-			t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := dial(ctx, network, addr)
-				if err == nil {
-					pl.born[i].Store(time.Now().UnixNano())
-				}
-				return c, err
-			}
-		}
-		pl.members = append(pl.members, t)
+	pl := &pool{podHeader: p.PodHeader, pods: make([]string, size), lifetime: p.ConnLifetime, renewed: make([]atomic.Int64, size)}
+	for range size {
+		pl.members = append(pl.members, newTransport(p, true))
 	}
 	return pl
 }
@@ -126,10 +115,13 @@ func newPool(p Plan, size int) *pool {
 func (pl *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	i := int(pl.next.Add(1)-1) % len(pl.members)
 	if pl.lifetime > 0 {
-		if b := pl.born[i].Load(); b != 0 && time.Since(time.Unix(0, b)) >= pl.lifetime && pl.born[i].CompareAndSwap(b, 0) {
-			// its last request on this connection: the transport closes it after the answer
-			req = req.Clone(req.Context())
-			req.Close = true
+		now := time.Now().UnixNano()
+		switch r := pl.renewed[i].Load(); {
+		case r == 0:
+			pl.renewed[i].CompareAndSwap(0, now)
+		case now-r >= int64(pl.lifetime) && pl.renewed[i].CompareAndSwap(r, now):
+			// idle: no request is on them; this one dials anew
+			pl.members[i].CloseIdleConnections()
 		}
 	}
 	resp, err := pl.members[i].RoundTrip(req)

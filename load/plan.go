@@ -34,10 +34,10 @@ type Plan struct {
 	PodHeader string `json:"podHeader,omitempty"`
 	// MinRateRatio below which the run is invalid (default 0.99).
 	MinRateRatio float64 `json:"minRateRatio,omitempty"`
-	// ConnLifetime, when set, is how long a keep-alive pool keeps each of
-	// its connections: the first request on one older than that asks for
-	// Connection: close, and the next is sent on a new connection (as
-	// clients with a connection time-to-live do). 0: for ever.
+	// ConnLifetime, when set, is how long a keep-alive pool keeps its
+	// connections: each member closes its idle ones every ConnLifetime,
+	// and its next request dials anew (as clients with a connection
+	// time-to-live do; one busy then goes the next time). 0: for ever.
 	ConnLifetime time.Duration `json:"connLifetime,omitempty"`
 }
 
