@@ -140,3 +140,22 @@ func TestFixtureObjectsRainbow(t *testing.T) {
 		t.Fatalf("stream plan %+v", got)
 	}
 }
+
+// TestFinalShare: the last full second of every request path, and the
+// latest sessions of every stream path (a sparse series: sessions by the
+// second they opened), say which version served at the end.
+func TestFinalShare(t *testing.T) {
+	sec := func(versions map[string]int) *outcome.Second { return &outcome.Second{Versions: versions} }
+	r := &outcome.LoadResult{Paths: map[string]*outcome.PathStats{
+		"nodeport": {Series: []*outcome.Second{sec(map[string]int{"v1": 50}), sec(map[string]int{"v2": 50}), sec(map[string]int{"v1": 3})}},
+		// sessions opened at the start on v1, and their successors on v2
+		"nodeport+sse": {Stream: &outcome.StreamStats{}, Series: []*outcome.Second{sec(map[string]int{"v1": 6}), sec(map[string]int{"v2": 6})}},
+	}}
+	if got := finalShare(r, "v2"); got != 1 {
+		t.Fatalf("share %v, want 1", got)
+	}
+	r.Paths["nodeport+sse"].Series = append(r.Paths["nodeport+sse"].Series, sec(map[string]int{"v1": 2}))
+	if got := finalShare(r, "v2"); got != 50.0/52 {
+		t.Fatalf("share %v: the latest sessions on v1 count", got)
+	}
+}
