@@ -9,18 +9,42 @@ import (
 // PropagationTails measures, per path, how long after SIGTERM (and after its
 // endpoint stopped being ready) each terminating pod still got requests, from
 // the load's records and the timeline. The maximum over pods is the tail.
+//
+// The endpoint's removal is the start of its last stretch out of the ready
+// set before the pod began terminating (a pod not ready for a moment as it
+// started is no terminating one), or its deletion when that came later: a pod a Service let go of long
+// before it was deleted (the old colour of a rainbow deployment, kept for
+// its clients) was serving them by design until then.
 func PropagationTails(records []outcome.Record, timeline []outcome.Event) map[string]outcome.Tail {
-	sigterm, unready := map[string]time.Time{}, map[string]time.Time{}
+	sigterm, unready, deleting := map[string]time.Time{}, map[string]time.Time{}, map[string]time.Time{}
 	for _, e := range timeline {
 		switch {
 		case e.Kind == outcome.KindAppSigterm:
 			if _, ok := sigterm[e.Pod]; !ok {
 				sigterm[e.Pod] = e.Time
 			}
-		case e.Source == outcome.SourceEndpoint && e.Kind != outcome.KindEndpointReady && e.Pod != "":
+		case e.Kind == "pod_deleting":
+			if _, ok := deleting[e.Pod]; !ok {
+				deleting[e.Pod] = e.Time
+			}
+		case e.Source == outcome.SourceEndpoint && e.Pod != "" && e.Kind == outcome.KindEndpointReady:
+			// ready again before it began terminating: that was no removal
+			// (once terminating, a ready endpoint of the same name is a
+			// successor's, or the same pod back after an in-place restart)
+			_, sig := sigterm[e.Pod]
+			_, del := deleting[e.Pod]
+			if !sig && !del {
+				delete(unready, e.Pod)
+			}
+		case e.Source == outcome.SourceEndpoint && e.Pod != "":
 			if _, ok := unready[e.Pod]; !ok {
 				unready[e.Pod] = e.Time
 			}
+		}
+	}
+	for pod, d := range deleting {
+		if u, ok := unready[pod]; ok && d.After(u) {
+			unready[pod] = d
 		}
 	}
 	last := map[[2]string]time.Time{} // path, pod -> last request start that reached the pod
