@@ -19,7 +19,7 @@ CLUSTER ?= zerodrop
 OUT ?= $(CURDIR)/out/$(shell date -u +%Y%m%d-%H%M%S)
 LABELS ?= gating
 
-.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e faults matrix findings docs bench bench-load bench-streams bench-capacity bench-matrix vet clean
+.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e faults matrix findings examples example-image docs bench bench-load bench-streams bench-capacity bench-matrix test-cold vet clean
 
 # matrix filters and parallelism (see `zerodrop matrix --help`)
 MATRIX_FLAGS ?=
@@ -83,6 +83,21 @@ findings: cluster-up
 	cp $(OUT)/report.md docs/findings-run.md
 	@echo "matrix report in docs/findings-run.md (the run in $(OUT))"
 
+## example-image: the example app's image (plain-app:v1) as an archive beside its
+## scenario file, built offline: the app's Go module, one non-root layer
+example-image:
+	$(GO) run ./internal/cmd/exampleimage -app docs/examples/plain-app/app -out docs/examples/plain-app/plain-app.tar
+
+## examples: every docs/examples scenario file judged on the running cluster (make
+## cluster); each loads the image archive its spec.images names. Outcomes and
+## report.md per example under $(OUT)
+EXAMPLES ?= plain-app plain-app-prestop
+examples: build example-image
+	@mkdir -p $(OUT)
+	@rc=0; for ex in $(EXAMPLES); do \
+		$(BIN)/zerodrop run -f docs/examples/$$ex/zerodrop.yaml --out $(OUT)/$$ex || rc=$$?; \
+	done; echo "outcomes and report.md per example in $(OUT)"; exit $$rc
+
 ## docs: generated documentation (the matrix's expectations, the scenario file's JSON Schema)
 docs: build
 	{ printf '# The matrix: every cell and what it must show\n\nGenerated from the code by `make docs` (`zerodrop matrix --list`); a test keeps it true. Each scenario loads every path at once with both clients, each judged against its own expectation.\n\n'; $(BIN)/zerodrop matrix --list; } > docs/matrix.md
@@ -91,6 +106,11 @@ docs: build
 ## faults: the harness under faults, every case (CI runs a subset within make test)
 faults: cluster-up
 	ZERODROP_FAULTS=all $(GO) test -count=1 -timeout 30m -run 'Interrupt|Killed|Restart' -v ./cmd/zerodrop ./suites/runner
+	ZERODROP_FAULTS=all $(GO) test -count=1 -timeout 15m -run 'TestDisruptionsOnTheCluster/stop' -v ./chaos
+
+## test-cold: what a fresh machine meets: two root filesystems debootstrapped side by side from an empty cache (minutes)
+test-cold:
+	ZERODROP_COLD=1 $(GO) test -count=1 -timeout 30m -run TestRootfsConcurrentEmptyCache -v ./kind/factory
 
 ## bench: load engine benchmarks (see docs/benchmarks.md)
 bench bench-load:

@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"strings"
 	"time"
 
 	"github.com/zerodrop/zerodrop/outcome"
@@ -9,14 +10,15 @@ import (
 // PropagationTails measures, per path, how long after SIGTERM (and after its
 // endpoint stopped being ready) each terminating pod still got requests, from
 // the load's records and the timeline. The maximum over pods is the tail.
-//
-// The endpoint's removal is the start of its last stretch out of the ready
-// set before the pod began terminating (a pod not ready for a moment as it
-// started is no terminating one), or its deletion when that came later: a pod a Service let go of long
-// before it was deleted (the old colour of a rainbow deployment, kept for
-// its clients) was serving them by design until then.
+// The endpoint's removal counts from the pod's deletion when that came
+// later: a pod a Service let go of long before (a rainbow deployment's old
+// colour) was serving its clients by design until then.
 func PropagationTails(records []outcome.Record, timeline []outcome.Event) map[string]outcome.Tail {
 	sigterm, unready, deleting := map[string]time.Time{}, map[string]time.Time{}, map[string]time.Time{}
+	// an endpoint leaves the ready set only after it was in it: a pod's
+	// endpoint in a Service's slice that the EndpointSlice controller has
+	// not yet marked ready when the recording starts is no removal
+	wasReady := map[[2]string]bool{} // pod, Service
 	for _, e := range timeline {
 		switch {
 		case e.Kind == outcome.KindAppSigterm:
@@ -27,21 +29,20 @@ func PropagationTails(records []outcome.Record, timeline []outcome.Event) map[st
 			if _, ok := deleting[e.Pod]; !ok {
 				deleting[e.Pod] = e.Time
 			}
-		case e.Source == outcome.SourceEndpoint && e.Pod != "" && e.Kind == outcome.KindEndpointReady:
-			// ready again before it began terminating: that was no removal
-			// (once terminating, a ready endpoint of the same name is a
-			// successor's, or the same pod back after an in-place restart)
-			_, sig := sigterm[e.Pod]
-			_, del := deleting[e.Pod]
-			if !sig && !del {
-				delete(unready, e.Pod)
-			}
 		case e.Source == outcome.SourceEndpoint && e.Pod != "":
-			if _, ok := unready[e.Pod]; !ok {
+			k := [2]string{e.Pod, strings.SplitN(e.Detail, " ", 2)[0]}
+			if e.Kind == outcome.KindEndpointReady {
+				wasReady[k] = true
+				continue
+			}
+			if _, ok := unready[e.Pod]; !ok && wasReady[k] {
 				unready[e.Pod] = e.Time
 			}
 		}
 	}
+	// a pod a Service let go of long before it was deleted (the old colour
+	// of a rainbow deployment, kept for its clients) served them by design
+	// until its deletion: that is when it began to go
 	for pod, d := range deleting {
 		if u, ok := unready[pod]; ok && d.After(u) {
 			unready[pod] = d

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -300,18 +301,78 @@ func (w *watcher) pod(old, p *corev1.Pod) {
 		}
 		add("pod_deleting", fmt.Sprintf("grace %ds", grace), time.Time{})
 	}
+	var oldStatuses []corev1.ContainerStatus
+	if old != nil {
+		oldStatuses = old.Status.ContainerStatuses
+	}
 	for i, cs := range p.Status.ContainerStatuses {
-		var was *corev1.ContainerStateTerminated
-		if old != nil && i < len(old.Status.ContainerStatuses) {
-			was = old.Status.ContainerStatuses[i].State.Terminated
-		}
-		if term := cs.State.Terminated; term != nil && was == nil {
-			add("container_terminated", fmt.Sprintf("%s exit %d %s", cs.Name, term.ExitCode, term.Reason), term.FinishedAt.Time)
-		}
+		w.containerStatus(p, cs, i, oldStatuses, add)
 		if cs.State.Running != nil && cs.Name == w.ref.Container {
 			w.track(p.Namespace, p.Name, InstanceKey(p.Name, cs.ContainerID))
 		}
 	}
+	// restartable init containers (native sidecars) report here: when they
+	// end tells the shutdown order
+	oldStatuses = nil
+	if old != nil {
+		oldStatuses = old.Status.InitContainerStatuses
+	}
+	for i, cs := range p.Status.InitContainerStatuses {
+		w.containerStatus(p, cs, i, oldStatuses, add)
+	}
+}
+
+// containerStatus adds a container's termination, and follows the log of a
+// running sidecar that reports lifecycle events.
+func (w *watcher) containerStatus(p *corev1.Pod, cs corev1.ContainerStatus, i int, old []corev1.ContainerStatus, add func(kind, detail string, at time.Time)) {
+	var was *corev1.ContainerStateTerminated
+	if i < len(old) && old[i].Name == cs.Name {
+		was = old[i].State.Terminated
+	}
+	if term := cs.State.Terminated; term != nil && was == nil {
+		add("container_terminated", fmt.Sprintf("%s exit %d %s", cs.Name, term.ExitCode, term.Reason), term.FinishedAt.Time)
+	}
+	if cs.State.Running != nil && w.ref.AppEvents && slices.Contains(w.ref.Sidecars, cs.Name) {
+		w.followSidecar(p.Namespace, p.Name, cs.Name, InstanceKey(p.Name, cs.ContainerID))
+	}
+}
+
+// followSidecar puts a sidecar's lifecycle events on the timeline as
+// "<container>_<event>" from source "sidecar" (the proxy's SIGTERM, drain and
+// exit beside the app's), while it runs. Its counts are not the app's.
+func (w *watcher) followSidecar(ns, pod, container, instance string) {
+	w.mu.Lock()
+	key := container + "/" + instance
+	if w.following[key] {
+		w.mu.Unlock()
+		return
+	}
+	w.following[key] = true
+	w.mu.Unlock()
+	w.t.following.Add(1)
+	go func() {
+		defer w.t.following.Done()
+		rc, err := w.cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container, Follow: true}).Stream(w.ctx)
+		if err != nil {
+			w.t.Add(Event{Source: "harness", Kind: "log_follow_failed", Pod: pod, Detail: container + ": " + err.Error()})
+			return
+		}
+		defer rc.Close()
+		sc := bufio.NewScanner(rc)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			var e server.Event
+			if json.Unmarshal(sc.Bytes(), &e) != nil || e.Event == "" {
+				continue
+			}
+			detail := e.Detail
+			if len(e.UpstreamErrors) > 0 {
+				b, _ := json.Marshal(e.UpstreamErrors)
+				detail = strings.TrimSpace(detail + " upstream errors " + string(b))
+			}
+			w.t.Add(Event{Time: e.Time, Source: outcome.SourceSidecar, Kind: container + "_" + e.Event, Pod: pod, Detail: detail})
+		}
+	}()
 }
 
 // track notes a running instance of the app container and, when the

@@ -1,14 +1,17 @@
 package observe
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/zerodrop/zerodrop/outcome"
+	"github.com/zerodrop/zerodrop/workload"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 func TestTimelineRecordsNewEventsNotHistory(t *testing.T) {
@@ -48,8 +51,13 @@ func TestInstanceKey(t *testing.T) {
 func TestPropagationTails(t *testing.T) {
 	t0 := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 	tl := []outcome.Event{
+		// web-a's endpoint in the nodeport Service's slice is not yet ready
+		// when the recording starts: that is no removal
+		{Time: t0.Add(-10 * time.Second), Source: "endpoint", Kind: "endpoint_not_ready", Pod: "web-a", Detail: "web-nodeport 10.0.0.1"},
+		{Time: t0.Add(-10 * time.Second), Source: "endpoint", Kind: "endpoint_ready", Pod: "web-a", Detail: "web 10.0.0.1"},
+		{Time: t0.Add(-9 * time.Second), Source: "endpoint", Kind: "endpoint_ready", Pod: "web-a", Detail: "web-nodeport 10.0.0.1"},
 		{Time: t0, Source: "app", Kind: "app_sigterm", Pod: "web-a"},
-		{Time: t0.Add(200 * time.Millisecond), Source: "endpoint", Kind: "endpoint_terminating", Pod: "web-a"},
+		{Time: t0.Add(200 * time.Millisecond), Source: "endpoint", Kind: "endpoint_terminating", Pod: "web-a", Detail: "web-nodeport 10.0.0.1"},
 		{Time: t0.Add(time.Second), Source: "app", Kind: "app_sigterm", Pod: "web-b"},
 	}
 	recs := []outcome.Record{
@@ -82,5 +90,51 @@ func TestPropagationTails(t *testing.T) {
 	tails = PropagationTails(recs, tl)
 	if ka, nc := tails["clusterip+ka"], tails["clusterip"]; ka.FromEndpointRemoval != 0 || nc.FromEndpointRemoval != 0 || ka.Pods != 1 {
 		t.Fatalf("tails %+v %+v: nothing reached the pod after its deletion began", ka, nc)
+	}
+}
+
+// A native sidecar reports in the init container statuses: its end goes on
+// the timeline after the app's, and its log is followed as the app's is.
+func TestTimelineSeesNativeSidecars(t *testing.T) {
+	tl := NewTimeline()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ref := workload.Ref{Namespace: "ns", Container: "fixture", AppEvents: true, Sidecars: []string{"proxy"}}
+	w := &watcher{t: tl, cs: fake.NewClientset(), ctx: ctx, ref: ref, following: map[string]bool{}, endpoints: map[string]string{}}
+	running := func(name, id string) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: name, ContainerID: id, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}
+	}
+	ended := func(name, id string, at time.Time) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: name, ContainerID: id, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed", FinishedAt: metav1.NewTime(at)}}}
+	}
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "ns"}}
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{running("fixture", "containerd://aaaaaaaaaaaa")}
+	p.Status.InitContainerStatuses = []corev1.ContainerStatus{running("proxy", "containerd://bbbbbbbbbbbb")}
+	w.pod(nil, p)
+	w.mu.Lock()
+	followed := w.following["proxy/web-1@bbbbbbbbbbbb"] && w.following["web-1@aaaaaaaaaaaa"]
+	w.mu.Unlock()
+	if !followed {
+		t.Fatalf("the app and its sidecar must both be followed: %v", w.following)
+	}
+	if got := tl.Instances(); len(got) != 1 || got[0] != "web-1@aaaaaaaaaaaa" {
+		t.Fatalf("instances %v: the sidecar is no app instance", got)
+	}
+	t0 := time.Now()
+	appDone := p.DeepCopy()
+	appDone.Status.ContainerStatuses[0] = ended("fixture", "containerd://aaaaaaaaaaaa", t0)
+	w.pod(p, appDone)
+	proxyDone := appDone.DeepCopy()
+	proxyDone.Status.InitContainerStatuses[0] = ended("proxy", "containerd://bbbbbbbbbbbb", t0.Add(80*time.Millisecond))
+	w.pod(appDone, proxyDone)
+	w.pod(proxyDone, proxyDone) // no change: nothing new
+	var got []string
+	for _, e := range tl.Events() {
+		if e.Kind == "container_terminated" {
+			got = append(got, e.Detail)
+		}
+	}
+	if want := "fixture exit 0 Completed|proxy exit 0 Completed"; strings.Join(got, "|") != want {
+		t.Fatalf("terminations %q, want %q", got, want)
 	}
 }

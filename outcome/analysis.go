@@ -160,13 +160,36 @@ func windowsOf(timeline []Event) podWindows {
 			end = e.Time
 		}
 	}
+	// a pod not ready before it ever was is starting, not terminating: a
+	// surging rollout's new pods enter their EndpointSlices not ready. Each
+	// source on its own: an EndpointSlice may still list a pod not ready
+	// after the pod watch saw it ready.
+	readyKey := func(e Event) string {
+		if e.Source == SourceEndpoint {
+			slice, _, _ := strings.Cut(e.Detail, " ")
+			return e.Pod + "|" + slice
+		}
+		return e.Pod
+	}
+	firstReady := map[string]time.Time{}
+	for _, e := range timeline {
+		if e.Pod != "" && (e.Kind == "pod_ready" || (e.Source == SourceEndpoint && e.Kind == KindEndpointReady)) {
+			if t, ok := firstReady[readyKey(e)]; !ok || e.Time.Before(t) {
+				firstReady[readyKey(e)] = e.Time
+			}
+		}
+	}
+	wasReady := func(e Event) bool {
+		t, ok := firstReady[readyKey(e)]
+		return ok && t.Before(e.Time)
+	}
 	gone := map[string]time.Time{}
 	for _, e := range timeline {
 		switch {
 		case e.Pod == "":
 		case e.Kind == "pod_deleting" || e.Kind == KindAppSigterm || e.Kind == "endpoint_terminating" ||
 			e.Kind == "endpoint_terminating_serving" || e.Kind == "container_terminated" || e.Kind == "k8s_Killing" ||
-			(e.Source == SourceEndpoint && e.Kind == "endpoint_not_ready") || e.Kind == "pod_unready":
+			(((e.Source == SourceEndpoint && e.Kind == "endpoint_not_ready") || e.Kind == "pod_unready") && wasReady(e)):
 			if win, ok := w.terminating[e.Pod]; !ok || e.Time.Before(win[0]) {
 				w.terminating[e.Pod] = [2]time.Time{e.Time, end}
 			}

@@ -55,6 +55,32 @@ func TestAttribute(t *testing.T) {
 	}
 }
 
+// TestANewPodIsNotTerminating: a pod whose endpoint is not ready before it
+// ever was ready is starting (a surging rollout's new pod), not
+// terminating; once it was ready, not ready is a sign of its end.
+func TestANewPodIsNotTerminating(t *testing.T) {
+	tl := []Event{
+		{Time: t0.Add(10 * time.Second), Source: SourceEndpoint, Kind: "endpoint_not_ready", Pod: "web-new", Detail: "web 10.0.0.9"},
+		{Time: t0.Add(12 * time.Second), Source: SourcePod, Kind: "pod_ready", Pod: "web-new"},
+		// the other slice lists it not ready after the pod watch saw it ready
+		{Time: t0.Add(12500 * time.Millisecond), Source: SourceEndpoint, Kind: "endpoint_not_ready", Pod: "web-new", Detail: "web-np 10.0.0.9"},
+		{Time: t0.Add(13 * time.Second), Source: SourceEndpoint, Kind: KindEndpointReady, Pod: "web-new", Detail: "web 10.0.0.9"},
+		{Time: t0.Add(13 * time.Second), Source: SourceEndpoint, Kind: KindEndpointReady, Pod: "web-new", Detail: "web-np 10.0.0.9"},
+		{Time: t0.Add(40 * time.Second), Source: SourceEndpoint, Kind: "endpoint_not_ready", Pod: "web-new", Detail: "web 10.0.0.9"},
+		{Time: t0.Add(50 * time.Second), Source: SourcePod, Kind: "pod_deleted", Pod: "web-new"},
+	}
+	fail := func(at time.Duration) Record {
+		return Record{Path: "nodeport", Start: t0.Add(at), Latency: 10 * time.Millisecond, Class: Refused}
+	}
+	got := Attribute([]Record{fail(11 * time.Second), fail(20 * time.Second), fail(41 * time.Second)}, tl)["nodeport"]
+	if got[AttrTerminating] != 1 || got[AttrStarting] != 0 || got[AttrNone] != 2 {
+		t.Fatalf("attribution %v: want the failure after it was ready again not ready as terminating, the others unexplained", got)
+	}
+	if first, ok := windowsOf(tl).firstTermination(); !ok || !first.Equal(t0.Add(40*time.Second)) {
+		t.Fatalf("first termination %v, %v: want the not ready after ready", first, ok)
+	}
+}
+
 func TestFindStallsLeavesStreamsOut(t *testing.T) {
 	open := Record{Path: "sse", Start: t0, Latency: time.Minute, Class: OK, Session: &Session{Kind: SSE, Messages: 600}}
 	if got := FindStalls([]Record{open, open}, t0, t0.Add(time.Minute), time.Second); len(got) != 0 {

@@ -6,7 +6,7 @@ import "time"
 // nodes share the host clock, so the cluster's and the load's times compare).
 type Event struct {
 	Time   time.Time `json:"time"`
-	Source string    `json:"source"` // harness, pod, endpoint, node, app, k8s
+	Source string    `json:"source"` // harness, pod, endpoint, node, app, sidecar, k8s
 	Kind   string    `json:"kind"`
 	Pod    string    `json:"pod,omitempty"`
 	Detail string    `json:"detail,omitempty"`
@@ -19,6 +19,7 @@ const (
 	SourceEndpoint = "endpoint"
 	SourceNode     = "node"
 	SourceApp      = "app"
+	SourceSidecar  = "sidecar" // a sidecar's own lifecycle events (the fixture's proxy)
 	SourceK8s      = "k8s"
 )
 

@@ -28,6 +28,16 @@ type Profile struct {
 	ExpectKeepAlive Expectation `json:"expectKeepAlive,omitempty"`
 	// ExpectStreams is the expectation for long-lived streams ("": Expect).
 	ExpectStreams Expectation `json:"expectStreams,omitempty"`
+	// Sidecar is the proxy in front of the app, if any.
+	Sidecar *Sidecar `json:"sidecar,omitempty"`
+}
+
+// Sidecar is a proxy sidecar in front of the app, as recorded.
+type Sidecar struct {
+	Mode           string `json:"mode"`      // classic (a regular container) or native (restartable init container)
+	OnTerm         string `json:"onSigterm"` // exit, ignore or drain=D
+	PreStop        string `json:"preStop,omitempty"`
+	PreStopSeconds int    `json:"preStopSeconds,omitempty"`
 }
 
 // Readiness is the readiness probe on the app.

@@ -101,3 +101,39 @@ func TestTrialsThatDisagreeAreFlaky(t *testing.T) {
 		t.Fatalf("disagreeing trials:\n%s", got)
 	}
 }
+
+// TestSidecarAdviceNamesTheProxy: a failing cell behind a proxy sidecar is
+// told what to change about the proxy, not the app's preStop.
+func TestSidecarAdviceNamesTheProxy(t *testing.T) {
+	outs, err := outcome.LoadDirs("testdata/run1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var naive []*outcome.Outcome
+	for _, o := range outs {
+		if o.Scenario.Profile.Name == "naive" {
+			naive = append(naive, o)
+		}
+	}
+	if len(naive) == 0 {
+		t.Fatal("run1 has no naive outcome")
+	}
+	for _, o := range naive {
+		o.Scenario.Profile.Name = "sidecar-classic"
+		o.Scenario.Profile.Sidecar = &outcome.Sidecar{Mode: "classic", OnTerm: "exit"}
+	}
+	got := Markdown(naive)
+	if !strings.Contains(got, "the proxy sidecar is stopped with the app and exits at once") || !strings.Contains(got, "behind a classic proxy sidecar: preStop none, on SIGTERM exit") {
+		t.Fatalf("classic sidecar advice and profile line missing:\n%s", got)
+	}
+	// a native proxy fails only kept-alive clients: their cell says where the drain must start
+	for _, o := range naive {
+		o.Scenario.Profile.Name = "sidecar-native"
+		o.Scenario.Profile.Sidecar = &outcome.Sidecar{Mode: "native", OnTerm: "exit"}
+		o.Cells = []outcome.Cell{{Client: outcome.KeepAlive, Paths: o.Scenario.Paths, Expected: o.Verdict.Expected, Verdict: o.Verdict}}
+	}
+	got = Markdown(naive)
+	if !strings.Contains(got, "start the proxy's drain in its preStop hook") || strings.Contains(got, "the proxy sidecar is stopped with the app") {
+		t.Fatalf("native sidecar keep-alive advice missing:\n%s", got)
+	}
+}

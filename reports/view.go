@@ -287,14 +287,22 @@ func advice(outs []*outcome.Outcome) []string {
 			case p.GraceSeconds > 0 && time.Duration(p.GraceSeconds)*time.Second < need:
 				say(fmt.Sprintf("%s: terminationGracePeriodSeconds %d is shorter than preStop %ds + drain %s: SIGKILL cuts the requests still in flight; raise it to at least %d.",
 					who, p.GraceSeconds, p.PreStopSeconds, drain, int(math.Ceil(need.Seconds()))+2))
+			case p.Sidecar != nil && p.Sidecar.Mode == "classic" && onTermDrain(p.Sidecar.OnTerm) == 0 && p.Sidecar.PreStopSeconds == 0:
+				say(fmt.Sprintf("%s: the proxy sidecar is stopped with the app and exits at once, while the app still drains: make it a native sidecar (an init container with `restartPolicy: Always`: the kubelet stops it after the app), or keep it serving past the app's preStop and drain (%s).", who, need))
+			case p.Sidecar != nil && p.Sidecar.Mode == "native" && c.Client == outcome.KeepAlive && p.Sidecar.PreStop != "drain":
+				say(who + ": pooled connections end at the proxy, which drops the app's `Connection: close` and drains only at its own SIGTERM, after the app has stopped listening: start the proxy's drain in its preStop hook, at the deletion.")
 			case c.Client == outcome.KeepAlive && drain == 0 && p.OnTerm != "":
 				say(who + ": pooled connections outlive the endpoint and meet the exit: keep serving after SIGTERM and answer with `Connection: close` while draining, so clients leave before the exit.")
 			case onlyRetries(classes):
 				say(who + ": idle pooled connections were closed under requests at shutdown (Go retried them unseen): clients must retry idempotent requests on a stale connection (RFC 9112 §9.3.1), or the app must close idle connections before it stops taking requests.")
+			case len(worst) == 0 && (p.PreStop == "none" || p.PreStop == ""):
+				say(who + ": the app stops while proxies still route to it: add a preStop sleep; no propagation tail was measured (the app names no pod in its answers): `zerodrop tune` finds the shortest sleep that drops nothing.")
+			case len(worst) == 0:
+				say(fmt.Sprintf("%s: requests still reached the pod after its preStop delay: lengthen it beyond %ds; no propagation tail was measured (the app names no pod in its answers): `zerodrop tune` finds the shortest sleep that drops nothing.", who, p.PreStopSeconds))
 			case p.PreStop == "none" || p.PreStop == "":
 				say(fmt.Sprintf("%s: the app stops while proxies still route to it: add a preStop sleep of at least %s (the measured tail + 1 s).", who, recommended(worst)))
 			default:
-				say(fmt.Sprintf("%s: requests still reached the pod after its preStop delay: lengthen it to at least %s (the measured tail + 1 s).", who, recommended(worst)))
+				say(fmt.Sprintf("%s: requests still reached the pod after its preStop delay: lengthen it to at least %s (the measured tail + 1 s, and more than its %ds).", who, recommendedAbove(worst, p.PreStopSeconds), p.PreStopSeconds))
 			}
 		}
 	}
@@ -331,6 +339,16 @@ func onlyRetries(classes map[outcome.Class]int) bool {
 }
 
 // recommended is the longest measured tail + 1 s, rounded up to a second.
+// recommendedAbove is recommended, and at least a second more than the
+// preStop delay that was not enough.
+func recommendedAbove(worst map[string]time.Duration, preStopSeconds int) string {
+	var w time.Duration
+	for _, d := range worst {
+		w = max(w, d)
+	}
+	return fmt.Sprintf("%ds", max(int(math.Ceil((w+time.Second).Seconds())), preStopSeconds+1))
+}
+
 func recommended(worst map[string]time.Duration) string {
 	var w time.Duration
 	for _, d := range worst {
@@ -352,7 +370,11 @@ func details(o *outcome.Outcome) []string {
 		out = append(out, line+": "+c.Verdict.Reason)
 	}
 	p := o.Scenario.Profile
-	out = append(out, fmt.Sprintf("profile %s: preStop %s%s, on SIGTERM %s, grace %ds, %d replicas", p.Name, p.PreStop, secs(p.PreStopSeconds), orUnknown(p.OnTerm), p.GraceSeconds, p.Replicas))
+	line := fmt.Sprintf("profile %s: preStop %s%s, on SIGTERM %s, grace %ds, %d replicas", p.Name, p.PreStop, secs(p.PreStopSeconds), orUnknown(p.OnTerm), p.GraceSeconds, p.Replicas)
+	if sc := p.Sidecar; sc != nil {
+		line += fmt.Sprintf("; behind a %s proxy sidecar: preStop %s%s, on SIGTERM %s", sc.Mode, orNone(sc.PreStop), secs(sc.PreStopSeconds), sc.OnTerm)
+	}
+	out = append(out, line)
 	if d := o.Disruption; d != nil {
 		line := fmt.Sprintf("disruption %s from %s to %s, then %s of load", d.Name, d.Start.Format("15:04:05.000"), d.End.Format("15:04:05.000"), d.Settle)
 		if len(d.Verified) > 0 {
@@ -489,4 +511,11 @@ func Flaky(outs []*outcome.Outcome) []string {
 		}
 	}
 	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

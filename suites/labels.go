@@ -14,11 +14,12 @@ const (
 	Disruptions Label = "disruptions" // further disruptions: undo, pause, partitions, SIGKILL, a lost node
 	OpenKruise  Label = "openkruise"  // OpenKruise CloneSets (installs OpenKruise on first use)
 	Streams     Label = "streams"     // long-lived connections: server-sent events and WebSockets
+	Sidecars    Label = "sidecars"    // the app behind a proxy sidecar: classic vs native shutdown ordering
 	Cluster     Label = "cluster"     // needs a cluster
 )
 
 // labels lists the set labels in help order.
-var labels = []Label{Gating, Control, Ingress, Disruptions, OpenKruise, Streams, Matrix, Cluster}
+var labels = []Label{Gating, Control, Ingress, Disruptions, OpenKruise, Streams, Sidecars, Matrix, Cluster}
 
 // LabelNames lists the labels scenarios carry, for messages.
 func LabelNames() []string {

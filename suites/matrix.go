@@ -73,8 +73,15 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 		if err != nil {
 			return err
 		}
+		paths := loaded
+		if profile.Sidecar != nil {
+			paths = sidecarPaths(loaded)
+			if len(paths) == 0 {
+				return nil
+			}
+		}
 		s := Scenario{Workload: workload.Deployment, Profile: profile, Disruption: d.Do, NewVersion: d.NewVersion, Prepare: d.Prepare,
-			Paths: loaded, Plan: MatrixPlan, Variant: variant}
+			Paths: paths, Plan: MatrixPlan, Variant: variant}
 		out = append(out, Entry{Scenario: s, Labels: append([]Label{Matrix}, labels...)})
 		return nil
 	}
@@ -103,6 +110,17 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 				}
 			}
 		}
+		// the app behind a proxy sidecar, classic and native, under a
+		// rolling update (the sidecars set's cells; --profiles names them
+		// for the other disruptions)
+		if len(f.Profiles) == 0 {
+			for _, name := range fixtures.SidecarProfileNames {
+				p, _ := fixtures.Preset(name)
+				if err := add(p, RollingUpdate, "", Sidecars); err != nil {
+					return nil, err
+				}
+			}
+		}
 		if len(f.Profiles) == 0 || slices.Contains(f.Profiles, fixtures.PreStopAndDrain) {
 			p, _ := fixtures.Preset(fixtures.PreStopAndDrain)
 			// a budget of one pod at a time: the drain proceeds pod by pod
@@ -121,6 +139,21 @@ func MatrixSet(f MatrixFilter) ([]Entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// sidecarPaths are the paths on which a client's connection ends at the
+// pod's proxy sidecar: not the Ingress and Gateway paths, where Traefik holds
+// the connections to the pod (and leaves a terminating pod when its
+// endpoint goes), so a sidecar preset's expectations for kept-alive clients
+// do not speak of them.
+func sidecarPaths(paths []Path) []Path {
+	var out []Path
+	for _, p := range paths {
+		if b := p.Base(); b != PathIngress && b != PathGateway {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // PDB is a scenario's own PodDisruptionBudget (default: maxUnavailable 1).
@@ -209,7 +242,7 @@ func ExpectationsMarkdown(entries []Entry) string {
 		seen[s.Profile.Name] = true
 	}
 	b.WriteString("\nWhy, per profile (new connections; keep-alive):\n\n")
-	for _, name := range fixtures.ProfileNames {
+	for _, name := range fixtures.AllProfileNames() {
 		if !seen[string(name)] {
 			continue
 		}

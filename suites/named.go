@@ -74,7 +74,8 @@ func GatingSuite() []Entry {
 	toDelete := scenario(fixtures.PreStopAndDrain, chaos.CloneSetDeletePods{Count: 1}, "", base...)
 	toDelete.Workload = workload.CloneSet
 	out = append(out, Entry{inPlace, []Label{Disruptions, OpenKruise}}, Entry{toDelete, []Label{Disruptions, OpenKruise}})
-	return append(out, StreamsSet()...)
+	out = append(out, StreamsSet()...)
+	return append(out, SidecarsSet()...)
 }
 
 // StreamsSet judges long-lived connections — server-sent events and
@@ -118,3 +119,24 @@ const (
 	ClientLifetime  = 15 * time.Second
 	RainbowDeadline = 45 * time.Second
 )
+
+// SidecarsSet judges the recommended app behind a proxy sidecar through a
+// rolling update, from the host and inside the cluster, with both clients:
+// a classic sidecar is stopped with the app and exits at once (the known-bad
+// control); a native one (a restartable init container) is stopped only
+// after the app, which is enough for new connections but not for kept-alive
+// ones, whose connections end at the proxy; a native one whose preStop hook
+// starts its own drain at the deletion passes for both.
+func SidecarsSet() []Entry {
+	paths := WithKeepAliveToo(PathNodePort, PathClusterIP)
+	var out []Entry
+	for _, name := range fixtures.SidecarProfileNames {
+		s := scenario(name, chaos.RollingUpdate{Version: "v2"}, "v2", paths...)
+		labels := []Label{Sidecars}
+		if s.Expectation() == outcome.ExpectFail {
+			labels = append(labels, Control)
+		}
+		out = append(out, Entry{s, labels})
+	}
+	return out
+}

@@ -37,7 +37,7 @@ func TestSelect(t *testing.T) {
 			t.Errorf("%s carries openkruise but runs a %s", e.Scenario.ID(), e.Scenario.Workload)
 		}
 	}
-	if n := count("control && !gating && !streams"); n != 2 {
+	if n := count("control && !gating && !streams && !sidecars"); n != 2 {
 		t.Errorf("the further controls (SIGKILL, lost node): %d, want 2", n)
 	}
 	_, err := Select(all, "gating ||| x")

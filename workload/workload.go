@@ -64,6 +64,11 @@ type Ref struct {
 	// AppEvents says that the container logs the fixture's lifecycle events
 	// (JSON lines: SIGTERM, drain, last request, exit, with counts).
 	AppEvents bool
+	// Sidecars name containers beside the app (regular or restartable init
+	// containers) that log lifecycle events too, such as the fixture's
+	// proxy: their events go on the timeline; the app's counts stay the
+	// app container's.
+	Sidecars []string
 	// VersionEnv and VersionLabel are what a version change sets in the pod
 	// template besides the image (the fixture reports POD_VERSION in every
 	// answer); empty: nothing.

@@ -24,6 +24,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/kubernetes"
 	coordinationclient "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/utils/ptr"
@@ -144,6 +145,19 @@ func Acquire(ctx context.Context, client kubernetes.Interface, o Options) (relea
 	var toldAt time.Time
 	for {
 		l, held, err := take(ctx, leases, o)
+		if err != nil && o.Wait > 0 && transient(err) && time.Since(begin)+o.Poll < o.Wait {
+			// an API server that restarts answers "forbidden" until its
+			// authorizer has loaded, then serves again: a waiter waits on
+			o.Log.Info("cluster lock: the API server failed, trying again", "lease", o.lease(), "err", err)
+			t := time.NewTimer(o.Poll)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("clusterlock: stopped waiting for %s after %w", o.lease(), err)
+			case <-t.C:
+			}
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -174,6 +188,16 @@ func Acquire(ctx context.Context, client kubernetes.Interface, o Options) (relea
 		case <-t.C:
 		}
 	}
+}
+
+// transient says whether an API error may pass while the API server
+// restarts or is overloaded: timeouts, throttling, 5xx, refused
+// connections, and the forbidden/unauthorized it answers before its
+// authorizer and authenticators have loaded.
+func transient(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsServerTimeout(err) ||
+		apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) || apierrors.IsServiceUnavailable(err) ||
+		apierrors.IsInternalError(err) || utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err)
 }
 
 // AcquireUntilRelease is Acquire for a hold that must outlive ctx: ctx

@@ -465,3 +465,33 @@ func TestUntilReleaseTheWaitEndsWithCtxTheHoldDoesNot(t *testing.T) {
 		t.Fatalf("holder %q after release", h)
 	}
 }
+
+// TestAWaiterWaitsOutARestartingAPIServer: right after a restart the API
+// server answers "forbidden" until its authorizer has loaded; a process
+// that may wait keeps trying within its wait, one that may not (Wait 0)
+// fails at once, naming the error.
+func TestAWaiterWaitsOutARestartingAPIServer(t *testing.T) {
+	s := newAPIServer()
+	fails := 3
+	s.PrependReactor("get", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if fails > 0 {
+			fails--
+			return true, nil, apierrors.NewForbidden(leasesGVR.GroupResource(), DefaultName, errors.New("RBAC: not loaded yet"))
+		}
+		return false, nil, nil
+	})
+	o := fast("process B")
+	o.Wait = 5 * time.Second
+	release := mustAcquire(t, s, o)
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	if fails != 0 {
+		t.Fatalf("%d forbidden answers left: the waiter did not ask again", fails)
+	}
+
+	fails = 1
+	if _, err := Acquire(context.Background(), s, fast("process C")); err == nil || !apierrors.IsForbidden(errors.Unwrap(err)) {
+		t.Fatalf("with no wait, a forbidden answer must fail at once: %v", err)
+	}
+}

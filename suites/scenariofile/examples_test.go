@@ -1,26 +1,61 @@
 package scenariofile
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/internal/exampleimage"
 	"github.com/zerodrop/zerodrop/outcome"
 )
 
 const examples = "../../docs/examples"
 
+// builtExamples is a copy of docs/examples with the example app's image
+// archive written where the scenario files name it (spec.images), as make
+// examples writes it: the files are checked as a user would run them.
+var builtExamples = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "zerodrop-examples-")
+	if err != nil {
+		return "", err
+	}
+	return dir, exampleimage.CopyExamples(context.Background(), examples, dir)
+})
+
+func examplesDir(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command to build the example app's image")
+	}
+	dir, err := builtExamples()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, err := builtExamples(); err == nil && strings.Contains(dir, "zerodrop-examples-") {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
 // TestEveryExampleIsValid: every scenario file under docs/examples loads
 // and makes scenarios, as zerodrop validate would say.
 func TestEveryExampleIsValid(t *testing.T) {
 	var files []string
-	err := filepath.WalkDir(examples, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(examplesDir(t), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Name() == "zerodrop.yaml" {
 			files = append(files, p)
 		}
@@ -56,7 +91,7 @@ func TestTheExamplesExpectWhatTheirProfilesDo(t *testing.T) {
 		"plain-app-prestop": {fixtures.PreStopSleepA, 5, outcome.ExpectPass, outcome.ExpectFail},
 	}
 	for name, want := range cases {
-		f, err := Load(filepath.Join(examples, name, "zerodrop.yaml"))
+		f, err := Load(filepath.Join(examplesDir(t), name, "zerodrop.yaml"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,6 +105,44 @@ func TestTheExamplesExpectWhatTheirProfilesDo(t *testing.T) {
 				x[outcome.NewConnections].Expect != want.expect || x[outcome.KeepAlive].Expect != want.ka {
 				t.Errorf("%s: preStop %s %d, expect %s, keep-alive %s; want %+v", s.ID(), p.PreStop, p.PreStopSeconds,
 					x[outcome.NewConnections].Expect, x[outcome.KeepAlive].Expect, want)
+			}
+		}
+	}
+}
+
+// TestTheExampleImageIsWhatTheManifestsName: the archive make examples
+// writes holds the image the Deployments run, which the kubelet takes from
+// the node (IfNotPresent), and loads from the scenario files' spec.images.
+func TestTheExampleImageIsWhatTheManifestsName(t *testing.T) {
+	dir := examplesDir(t)
+	tags, err := archiveTags(filepath.Join(dir, exampleimage.Archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"plain-app", "plain-app-prestop"} {
+		f, err := Load(filepath.Join(dir, name, "zerodrop.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss, err := f.Scenarios()
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := ss[0].App
+		if len(app.Images) != 1 {
+			t.Fatalf("%s: images %v: want the example's archive", name, app.Images)
+		}
+		for _, o := range app.Objects {
+			if o.GetKind() != "Deployment" {
+				continue
+			}
+			cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+			image, _, _ := unstructured.NestedString(cs[0].(map[string]any), "image")
+			if len(tags) != 1 || !sameImage(image, tags[0]) {
+				t.Errorf("%s: the Deployment runs %s, the archive holds %v", name, image, tags)
+			}
+			if _, ok := app.Images[tags[0]]; !ok {
+				t.Errorf("%s: images %v do not hold %s", name, app.Images, tags[0])
 			}
 		}
 	}

@@ -77,6 +77,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "debug logging")
-	root.AddCommand(newEngineCmd(g), newImagesCmd(g), newUpCmd(g), newDownCmd(g), newModeCmd(g), newRunCmd(g), newMatrixCmd(g), newReportCmd(g), newLoadCmd(g), newValidateCmd(g), newVersionCmd(g))
+	root.AddCommand(newEngineCmd(g), newImagesCmd(g), newUpCmd(g), newDownCmd(g), newModeCmd(g), newRunCmd(g), newMatrixCmd(g), newReportCmd(g), newLoadCmd(g), newValidateCmd(g), newTuneCmd(g), newVersionCmd(g))
 	return root
 }

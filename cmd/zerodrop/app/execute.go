@@ -73,27 +73,7 @@ func (f *execFlags) validate(verb string) error {
 // writes report.md, report.html and junit.xml, and returns an error unless
 // every cell is as expected (and none is flaky, or worse than the baseline).
 func execute(ctx context.Context, g *globals, verb string, f execFlags, scenarios []suites.Scenario) (err error) {
-	log := g.logger()
-	in, err := inputs.Resolve(ctx, kind.Auto, f.cacheDir, f.stateDir).WithSource(f.sourceDir)
-	if err != nil {
-		return badInput(fmt.Errorf("%s: %w", verb, err))
-	}
-	spec := kind.Spec{Name: f.name, KubeconfigPath: in.Kubeconfig(f.name)}.Defaults()
-	c, err := kind.Attach(spec, log)
-	if errors.Is(err, kind.ErrNoCluster) {
-		return fmt.Errorf("%s: %w: create it with `zerodrop up --name %s`", verb, err, f.name)
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", verb, err)
-	}
-	if err := c.WaitReady(ctx); err != nil {
-		return fmt.Errorf("%s: %w", verb, err)
-	}
-	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
-	if err != nil {
-		return fmt.Errorf("%s: %w", verb, err)
-	}
-	release, err := lockCluster(ctx, log, cs, f, verb)
+	rt, release, err := openCluster(ctx, g, verb, f, scenarios)
 	if err != nil {
 		return err
 	}
@@ -103,10 +83,6 @@ func execute(ctx context.Context, g *globals, verb string, f execFlags, scenario
 			err = errors.Join(err, fmt.Errorf("%s: %w: the verdicts in %s may be disturbed; run again", verb, lerr, f.out))
 		}
 	}()
-	rt, err := runner.Setup(ctx, runner.SetupOptions{Cluster: c, Mode: in.Mode, CacheDir: in.CacheDir, SourceDir: in.SourceDir, OutDir: f.out, Log: log}, scenarios)
-	if err != nil {
-		return fmt.Errorf("%s: %w", verb, err)
-	}
 	rt.KeepOnFailure = f.keep
 	var jobs []runner.Job
 	for trial := 1; trial <= f.repeat; trial++ {
@@ -217,4 +193,40 @@ func writeReports(dir, suite string, outs []*outcome.Outcome, changes []reports.
 		}
 	}
 	return nil
+}
+
+// openCluster attaches to the cluster, takes its lock and sets up what the
+// scenarios need: the Runtime to run them, and the release of the lock
+// (its error: the lock was lost, and the cluster shared).
+func openCluster(ctx context.Context, g *globals, verb string, f execFlags, scenarios []suites.Scenario) (runner.Runtime, func() error, error) {
+	fail := func(err error) (runner.Runtime, func() error, error) { return runner.Runtime{}, nil, err }
+	log := g.logger()
+	in, err := inputs.Resolve(ctx, kind.Auto, f.cacheDir, f.stateDir).WithSource(f.sourceDir)
+	if err != nil {
+		return fail(badInput(fmt.Errorf("%s: %w", verb, err)))
+	}
+	spec := kind.Spec{Name: f.name, KubeconfigPath: in.Kubeconfig(f.name)}.Defaults()
+	c, err := kind.Attach(spec, log)
+	if errors.Is(err, kind.ErrNoCluster) {
+		return fail(fmt.Errorf("%s: %w: create it with `zerodrop up --name %s`", verb, err, f.name))
+	}
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", verb, err))
+	}
+	if err := c.WaitReady(ctx); err != nil {
+		return fail(fmt.Errorf("%s: %w", verb, err))
+	}
+	cs, err := kubernetes.NewForConfig(c.Client.RESTConfig())
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", verb, err))
+	}
+	release, err := lockCluster(ctx, log, cs, f, verb)
+	if err != nil {
+		return fail(err)
+	}
+	rt, err := runner.Setup(ctx, runner.SetupOptions{Cluster: c, Mode: in.Mode, CacheDir: in.CacheDir, SourceDir: in.SourceDir, OutDir: f.out, Log: log}, scenarios)
+	if err != nil {
+		return fail(errors.Join(fmt.Errorf("%s: %w", verb, err), release()))
+	}
+	return rt, release, nil
 }

@@ -1,26 +1,56 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/zerodrop/zerodrop/internal/exampleimage"
 	"github.com/zerodrop/zerodrop/kind"
 )
 
-const example = "../../../docs/examples/plain-app-prestop/zerodrop.yaml"
+// examples is a copy of docs/examples with the example app's image archive
+// where the scenario files name it (make examples writes it beside them).
+var examples = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "zerodrop-examples-")
+	if err != nil {
+		return "", err
+	}
+	return dir, exampleimage.CopyExamples(context.Background(), "../../../docs/examples", dir)
+})
+
+// example is the preStop example's scenario file, in that copy.
+func example(t *testing.T) string {
+	t.Helper()
+	dir, err := examples()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "plain-app-prestop", "zerodrop.yaml")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, err := examples(); err == nil && strings.Contains(dir, "zerodrop-examples-") {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
 
 func TestValidateSaysWhatAValidFileRuns(t *testing.T) {
+	example := example(t)
 	out, _, err := run(t, "validate", "-f", example)
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	want := example + ": valid: 5 scenarios of Deployment plain-app (3 replicas, preStop sleep 5s, grace 30s) on nodeport, nodeport+ka, clusterip, clusterip+ka at 100 rps: plain-app-prestop/rolling-update-v2/deployment,"
+	want := example + ": valid: 3 scenarios of Deployment plain-app (3 replicas, preStop sleep 5s, grace 30s) on nodeport, nodeport+ka, clusterip, clusterip+ka at 100 rps: plain-app-prestop/rolling-update-v2/deployment,"
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], want) || !strings.HasSuffix(lines[0], "; expect pass, keep-alive fail") {
 		t.Fatalf("validate printed:\n%s\nwant one line starting %q", out, want)
 	}
@@ -31,12 +61,13 @@ func TestValidateSaysWhatAValidFileRuns(t *testing.T) {
 func TestScenarioFileProblemsAreBadInput(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "zerodrop.yaml")
+	example := example(t)
 	data, err := os.ReadFile(example)
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := strings.Replace(string(data), "rate: 100", "rate: -5", 1)
-	text = strings.Replace(text, "manifests: [manifests/]", "manifests: [manifests/]\n  images: [app.tar]", 1)
+	text = strings.Replace(text, "images: [../plain-app/plain-app.tar]", "images: [app.tar]", 1)
 	if err := os.WriteFile(bad, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -63,12 +94,13 @@ func TestScenarioFileProblemsAreBadInput(t *testing.T) {
 }
 
 func TestRunListsAFilesScenarios(t *testing.T) {
+	example := example(t)
 	out, _, err := run(t, "run", "-f", example, "--list")
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 5 || lines[0] != "plain-app-prestop/rolling-update-v2/deployment\t"+example {
+	if len(lines) != 3 || lines[0] != "plain-app-prestop/rolling-update-v2/deployment\t"+example {
 		t.Fatalf("run -f --list:\n%s", out)
 	}
 }
@@ -122,6 +154,7 @@ func TestNoClusterSaysItsHintOnce(t *testing.T) {
 	t.Setenv("ZERODROP_MODE", "online")
 	t.Setenv("ZERODROP_STATE", t.TempDir())
 	// the named sets, and a scenario file's scenarios: both go to the cluster
+	example := example(t)
 	for _, args := range [][]string{{"run"}, {"run", "-f", example}, {"matrix"}} {
 		_, _, err := run(t, append(args, "--name", "nosuch", "--out", t.TempDir())...)
 		if !errors.Is(err, kind.ErrNoCluster) {
