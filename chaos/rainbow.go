@@ -32,12 +32,15 @@ import (
 //
 // Idle is what the app's own counts say (the fixture's /stats, read
 // through the API server's pod proxy): on every old pod no stream (SSE or
-// WebSocket) is open and no request was served for Quiet. A stream ends
-// when its client ends it — the pattern rests on clients that move on — and
-// kube-proxy sends no new connection to a pod the switch took out of the
-// Service; a kept-alive connection stays on the old pod (conntrack) and
-// keeps it busy until the deadline. An app without /stats is never seen
-// idle: the old colour then lives until the deadline.
+// WebSocket) and no connection that carried the load is open — a kept-alive
+// one idle or not: the deletion would cut it, and a client may pick it just
+// then — and no request was served for Quiet. A stream ends when its client
+// ends it, a kept-alive connection when its client retires it — the
+// pattern rests on clients that move on — and kube-proxy sends no new
+// connection to a pod the switch took out of the Service; a connection
+// nobody retires stays on the old pod (conntrack) and keeps it busy until
+// the deadline. An app without /stats is never seen idle: the old colour
+// then lives until the deadline.
 //
 // The target (Env.Target) is the old colour's Deployment,
 // <name>-<From>; its Selector selects every colour's pods. It is verified
@@ -345,6 +348,8 @@ func (r RainbowSwitch) notSelecting(ctx context.Context, env Env, names []string
 type appStats struct {
 	Counts      map[string]int64 `json:"counts"`
 	StreamsOpen int              `json:"streamsOpen"`
+	// ConnsOpen: nil when the app does not count its connections
+	ConnsOpen *int `json:"connsOpen"`
 }
 
 // served is the requests an app served for the load (streams opened
@@ -363,89 +368,95 @@ func (s appStats) served() int64 {
 type podActivity struct {
 	served  int64
 	changed time.Time // when served last changed (or was first read)
-	streams int
-	err     string
 }
 
-// waitIdle reads the old colour's pods every Interval until each has had
-// no stream open and served no request for Quiet (idle), or Deadline has
-// passed since the switch. It notes every change of the old colour's open
-// streams, and returns whether it was idle and what it saw last.
+// oldColour is what the old colour's pods said at one reading.
+type oldColour struct {
+	streams, conns int  // open on all of them
+	counted        bool // every pod counts its connections
+	requests       int64
+	busy, errs     []string
+}
+
+// waitIdle reads the old colour's pods every Interval until each is idle —
+// no stream and no load connection open (kept-alive ones, idle or not: a
+// deletion cuts them all), and no request served for Quiet — or Deadline
+// has passed since the switch. It notes every change of what is open on
+// the old colour, and returns whether it was idle and what it saw last.
 func (r RainbowSwitch) waitIdle(ctx context.Context, env Env, switchedAt time.Time) (bool, string) {
 	seen := map[string]*podActivity{}
-	lastStreams, lastErrs := -1, ""
 	deadline := switchedAt.Add(r.Deadline)
-	var streamsGone time.Time // when the old colour's streams were first seen all gone
-	hadStreams := false
+	last := oldColour{streams: -1, conns: -1}
+	var lastErrs string
+	var streamsGone, connsGone time.Time // since when none is open (zero: some are)
+	hadStreams, hadConns := false, false
 	tick := time.NewTicker(r.Interval)
 	defer tick.Stop()
 	for {
 		now := time.Now()
+		cur := oldColour{counted: true}
 		ps, err := colourPods(ctx, env, r.From)
-		var streams, rate int64
-		var errs, busy []string
-		idle := err == nil
 		if err != nil {
-			errs = append(errs, err.Error())
+			cur.errs = append(cur.errs, err.Error())
 		}
 		for _, p := range ps {
-			a := seen[p.Name]
 			st, err := podStats(ctx, env, p)
 			if err != nil {
-				errs = append(errs, p.Name+": "+err.Error())
-				idle = false
+				cur.errs = append(cur.errs, p.Name+": "+err.Error())
 				continue
 			}
+			a := seen[p.Name]
 			if a == nil {
 				a = &podActivity{served: st.served(), changed: now}
 				seen[p.Name] = a
-			} else if s := st.served(); s != a.served {
-				rate += s - a.served
-				a.served, a.changed = s, now
+			} else if n := st.served(); n != a.served {
+				cur.requests += n - a.served
+				a.served, a.changed = n, now
 			}
-			a.streams = st.StreamsOpen
-			streams += int64(st.StreamsOpen)
-			if a.streams > 0 || now.Sub(a.changed) < r.Quiet {
-				idle = false
-				busy = append(busy, fmt.Sprintf("%s %d streams, last request %.1fs ago", p.Name, a.streams, now.Sub(a.changed).Seconds()))
+			conns := 0
+			if st.ConnsOpen == nil {
+				cur.counted = false
+			} else {
+				conns = *st.ConnsOpen
+			}
+			cur.streams += st.StreamsOpen
+			cur.conns += conns
+			if st.StreamsOpen > 0 || conns > 0 || now.Sub(a.changed) < r.Quiet {
+				cur.busy = append(cur.busy, fmt.Sprintf("%s: %d streams, %d connections, a request %.1fs ago", p.Name, st.StreamsOpen, conns, now.Sub(a.changed).Seconds()))
 			}
 		}
 		after := now.Sub(switchedAt).Seconds()
-		if e := strings.Join(errs, "; "); e != lastErrs && e != "" {
-			env.note("rainbow_old_unknown", "the old colour's counts could not be read: "+e)
+		errs := strings.Join(cur.errs, "; ")
+		if errs != lastErrs && errs != "" {
+			env.note("rainbow_old_unknown", "the old colour's counts could not be read: "+errs)
 		}
-		lastErrs = strings.Join(errs, "; ")
-		if int(streams) != lastStreams && len(errs) == 0 {
-			env.note("rainbow_old_streams", fmt.Sprintf("%d streams open on the %s colour %.1fs after the switch; %d requests since the last reading", streams, r.From, after, rate))
-			hadStreams = hadStreams || streams > 0
-			if streams > 0 {
-				streamsGone = time.Time{}
-			} else if streamsGone.IsZero() {
-				streamsGone = now
+		lastErrs = errs
+		if errs == "" && (cur.streams != last.streams || cur.conns != last.conns) {
+			what := fmt.Sprintf("%d streams and %d load connections open", cur.streams, cur.conns)
+			if !cur.counted {
+				what = fmt.Sprintf("%d streams open (the app counts no connections)", cur.streams)
 			}
-			lastStreams = int(streams)
+			env.note("rainbow_old_open", fmt.Sprintf("%s on the %s colour %.1fs after the switch; %d requests since the last reading", what, r.From, after, cur.requests))
+			hadStreams, hadConns = hadStreams || cur.streams > 0, hadConns || cur.conns > 0
+			streamsGone, connsGone = since(streamsGone, cur.streams == 0, now), since(connsGone, cur.conns == 0, now)
+			last = cur
 		}
-		var gone string
-		switch {
-		case lastStreams == -1:
-			gone = "its streams unknown"
-		case lastStreams > 0:
-			gone = fmt.Sprintf("%d streams still open", lastStreams)
-		case !hadStreams:
-			gone = "no stream open since the switch"
-		default:
-			gone = fmt.Sprintf("its streams all ended by %.1fs after the switch", streamsGone.Sub(switchedAt).Seconds())
+		idle := len(cur.errs) == 0 && len(cur.busy) == 0
+		summary := fmt.Sprintf("%s; %s", ended("its streams", "ended", last.streams, hadStreams, streamsGone, switchedAt),
+			ended("its load connections", "closed", last.conns, hadConns, connsGone, switchedAt))
+		if !cur.counted {
+			summary += "; the app counts no connections: kept-alive ones idle then were not seen"
 		}
 		switch {
 		case idle:
-			return true, fmt.Sprintf("the %s colour idle %.1fs after the switch: no stream open and no request for %s on any of its %d pods; %s",
-				r.From, after, r.Quiet, len(ps), gone)
+			return true, fmt.Sprintf("the %s colour idle %.1fs after the switch: no stream or load connection open and no request for %s on any of its %d pods; %s",
+				r.From, after, r.Quiet, len(ps), summary)
 		case !now.Before(deadline):
-			what := strings.Join(busy, "; ")
-			if len(errs) > 0 {
-				what = strings.TrimPrefix(what+"; counts unknown: "+strings.Join(errs, "; "), "; ")
+			what := strings.Join(cur.busy, "; ")
+			if len(cur.errs) > 0 {
+				what = strings.TrimPrefix(what+"; counts unknown: "+errs, "; ")
 			}
-			return false, fmt.Sprintf("deadline %s passed with the %s colour still busy (%s); %s", r.Deadline, r.From, what, gone)
+			return false, fmt.Sprintf("deadline %s passed with the %s colour still busy (%s); %s", r.Deadline, r.From, what, summary)
 		}
 		select {
 		case <-ctx.Done():
@@ -453,6 +464,31 @@ func (r RainbowSwitch) waitIdle(ctx context.Context, env Env, switchedAt time.Ti
 		case <-tick.C:
 		}
 	}
+}
+
+// since is when a count was first seen at zero in its latest stretch there
+// (zero time while it is not).
+func since(at time.Time, zero bool, now time.Time) time.Time {
+	switch {
+	case !zero:
+		return time.Time{}
+	case at.IsZero():
+		return now
+	}
+	return at
+}
+
+// ended says how a count of what was open on the old colour ended.
+func ended(what, verb string, n int, had bool, zeroSince, switchedAt time.Time) string {
+	switch {
+	case n < 0:
+		return what + " unknown"
+	case n > 0:
+		return fmt.Sprintf("%s: %d still open", what, n)
+	case !had:
+		return what + ": none open since the switch"
+	}
+	return fmt.Sprintf("%s all %s by %.1fs after the switch", what, verb, zeroSince.Sub(switchedAt).Seconds())
 }
 
 // podStats reads the app's /stats of a pod through the API server's pod proxy.

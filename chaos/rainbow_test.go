@@ -227,7 +227,8 @@ func runSwitch(t *testing.T, c *rainbowCluster, r RainbowSwitch) ([]string, erro
 func TestRainbowSwitchKeepsTheOldColourUntilItsStreamsEnd(t *testing.T) {
 	c := newRainbowCluster(t)
 	// the old pods hold streams until 400 ms after the switch, and are
-	// served requests until then
+	// served requests until then; a kept-alive connection stays open, idle,
+	// 300 ms longer, until its client retires it
 	var streamsEnd time.Time
 	var served int64
 	c.setStats(func(pod string) (appStats, error) {
@@ -236,16 +237,19 @@ func TestRainbowSwitchKeepsTheOldColourUntilItsStreamsEnd(t *testing.T) {
 		}
 		if _, ok := c.when["rainbow_switch"]; !ok {
 			served++
-			return appStats{Counts: map[string]int64{"nodeport+sse": served}, StreamsOpen: 2}, nil
+			return appStats{Counts: map[string]int64{"nodeport+sse": served}, StreamsOpen: 2, ConnsOpen: ptr.To(3)}, nil
 		}
 		if streamsEnd.IsZero() {
 			streamsEnd = time.Now().Add(400 * time.Millisecond)
 		}
-		if time.Now().Before(streamsEnd) {
+		switch {
+		case time.Now().Before(streamsEnd):
 			served++
-			return appStats{Counts: map[string]int64{"nodeport+sse": served, "unlabelled": 1}, StreamsOpen: 1}, nil
+			return appStats{Counts: map[string]int64{"nodeport+sse": served, "unlabelled": 1}, StreamsOpen: 1, ConnsOpen: ptr.To(2)}, nil
+		case time.Now().Before(streamsEnd.Add(300 * time.Millisecond)):
+			return appStats{Counts: map[string]int64{"nodeport+sse": served, "unlabelled": served}, ConnsOpen: ptr.To(1)}, nil // probes do not count
 		}
-		return appStats{Counts: map[string]int64{"nodeport+sse": served, "unlabelled": served}}, nil // probes do not count
+		return appStats{Counts: map[string]int64{"nodeport+sse": served, "unlabelled": served}, ConnsOpen: ptr.To(0)}, nil
 	})
 	verified, err := runSwitch(t, c, fast())
 	if err != nil {
@@ -270,7 +274,7 @@ func TestRainbowSwitchKeepsTheOldColourUntilItsStreamsEnd(t *testing.T) {
 		green.Labels[workload.ColourLabel] != "green" {
 		t.Fatalf("the new colour: %+v", green)
 	}
-	for _, step := range []string{"rainbow_deploy", "rainbow_ready", "rainbow_switch", "rainbow_old_streams", "rainbow_old_idle", "rainbow_delete", "rainbow_old_gone"} {
+	for _, step := range []string{"rainbow_deploy", "rainbow_ready", "rainbow_switch", "rainbow_old_open", "rainbow_old_idle", "rainbow_delete", "rainbow_old_gone"} {
 		if _, ok := c.noted(step); !ok {
 			t.Errorf("no %s on the timeline:\n%s", step, c.allNotes())
 		}
@@ -279,13 +283,12 @@ func TestRainbowSwitchKeepsTheOldColourUntilItsStreamsEnd(t *testing.T) {
 		t.Errorf("the old colour went idle: no deadline\n%s", c.allNotes())
 	}
 	deleted, _ := c.noted("rainbow_delete")
-	// the last request came with the last reading before the streams ended
-	quiet := fast().Quiet - fast().Interval
-	if streamsEnd.IsZero() || deleted.Before(streamsEnd.Add(quiet)) {
-		t.Fatalf("the old colour was deleted at %s, its streams ended at %s: want it kept %s more", deleted.Format("15:04:05.000"), streamsEnd.Format("15:04:05.000"), quiet)
+	if connsEnd := streamsEnd.Add(300 * time.Millisecond); streamsEnd.IsZero() || deleted.Before(connsEnd) {
+		t.Fatalf("the old colour was deleted at %s, its last connection closed at %s: want it kept until then", deleted.Format("15:04:05.000"), connsEnd.Format("15:04:05.000"))
 	}
 	notes := c.allNotes()
-	for _, want := range []string{"web, web-nodeport: zerodrop.dev/colour=blue → green", "3 streams open on the blue colour", "0 streams open on the blue colour", "its streams all ended by"} {
+	for _, want := range []string{"web, web-nodeport: zerodrop.dev/colour=blue → green", "3 streams and 6 load connections open on the blue colour",
+		"0 streams and 3 load connections open on the blue colour", "0 streams and 0 load connections open", "its streams all ended by", "its load connections all closed by"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("notes lack %q:\n%s", want, notes)
 		}
@@ -305,7 +308,7 @@ func TestRainbowSwitchDeletesABusyOldColourAtTheDeadline(t *testing.T) {
 	var served int64
 	c.setStats(func(string) (appStats, error) {
 		served++
-		return appStats{Counts: map[string]int64{"nodeport+ka": served}}, nil
+		return appStats{Counts: map[string]int64{"nodeport+ka": served}, ConnsOpen: ptr.To(2)}, nil
 	})
 	r := fast()
 	r.Deadline = 500 * time.Millisecond
@@ -320,12 +323,42 @@ func TestRainbowSwitchDeletesABusyOldColourAtTheDeadline(t *testing.T) {
 		t.Fatalf("deleted %s after the switch, want the deadline %s (run took %s)", d, r.Deadline, time.Since(start))
 	}
 	notes := c.allNotes()
-	if !strings.Contains(notes, "rainbow_deadline: deadline 500ms passed with the blue colour still busy (web-blue-0 0 streams, last request") ||
-		!strings.Contains(notes, "no stream open since the switch") {
+	if !strings.Contains(notes, "rainbow_deadline: deadline 500ms passed with the blue colour still busy (web-blue-0: 0 streams, 2 connections, a request 0.0s ago") ||
+		!strings.Contains(notes, "its streams: none open since the switch; its load connections: 6 still open") {
 		t.Fatalf("notes:\n%s", notes)
 	}
 	if c.exists(t, "web-blue") || !strings.Contains(strings.Join(verified, "\n"), "(still busy at the deadline) deleted") {
 		t.Fatalf("verified %q, web-blue exists %v", verified, c.exists(t, "web-blue"))
+	}
+}
+
+// A kept-alive connection left idle is still open: a deletion would cut it
+// (and a client may pick it just then), so it keeps the old colour until
+// the deadline although no request comes. An app that counts no
+// connections cannot say so: it is idle once no request comes, and the
+// timeline says what was not seen.
+func TestRainbowSwitchWaitsForIdleConnections(t *testing.T) {
+	c := newRainbowCluster(t)
+	c.setStats(func(string) (appStats, error) {
+		return appStats{Counts: map[string]int64{"nodeport+ka": 7}, ConnsOpen: ptr.To(1)}, nil
+	})
+	r := fast()
+	r.Deadline = 600 * time.Millisecond
+	if _, err := runSwitch(t, c, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, idle := c.noted("rainbow_old_idle"); idle || !strings.Contains(c.allNotes(), "web-blue-2: 0 streams, 1 connections") {
+		t.Fatalf("an open connection must keep the old colour:\n%s", c.allNotes())
+	}
+
+	c = newRainbowCluster(t)
+	c.setStats(func(string) (appStats, error) { return appStats{Counts: map[string]int64{"nodeport+ka": 7}}, nil })
+	if _, err := runSwitch(t, c, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, idle := c.noted("rainbow_old_idle"); !idle || !strings.Contains(c.allNotes(), "the app counts no connections: kept-alive ones idle then were not seen") ||
+		!strings.Contains(c.allNotes(), "0 streams open (the app counts no connections)") {
+		t.Fatalf("no connection counts: idle when no request comes, and said so:\n%s", c.allNotes())
 	}
 }
 

@@ -111,7 +111,7 @@ func RainbowExpectations(p fixtures.Profile, r chaos.RainbowSwitch, streamLifeti
 	switch {
 	case connLifetime > 0 && connLifetime < r.Deadline:
 		ka = outcome.Expected{Expect: outcome.ExpectPass,
-			Why: fmt.Sprintf("the pools close each connection after %s and dial the next through the switched Service to the new colour; the old colour is deleted only once no request reaches it (deadline %s)", connLifetime, r.Deadline)}
+			Why: fmt.Sprintf("the pools retire their connections after %s and dial the next through the switched Service to the new colour; the old colour is deleted only once none of its connections is open (deadline %s)", connLifetime, r.Deadline)}
 	case ka.Expect == outcome.ExpectFail:
 		ka.Why = "kept-alive connections stay on the old colour until the deadline deletes it (conntrack keeps them on its pods, and nothing tells the client to leave); its shutdown then cuts the requests in flight on them, as under any deletion of this profile"
 	default:
