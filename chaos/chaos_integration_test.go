@@ -67,8 +67,14 @@ func newClusterEnv(t *testing.T) *clusterEnv {
 // the timeline recording the workload.
 func (e *clusterEnv) deploy(kind workload.Kind, name string) chaos.Env {
 	e.t.Helper()
+	return e.deployWith(kind, fixtures.Options{Namespace: e.ns, Name: name, Image: e.image})
+}
+
+// deployWith is deploy with the fixture's options (a rainbow's colour).
+func (e *clusterEnv) deployWith(kind workload.Kind, o fixtures.Options) chaos.Env {
+	e.t.Helper()
 	p, _ := fixtures.Preset(fixtures.Naive)
-	objs, err := fixtures.Render(kind, p, fixtures.Options{Namespace: e.ns, Name: name, Image: e.image})
+	objs, err := fixtures.Render(kind, p, o)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -79,7 +85,7 @@ func (e *clusterEnv) deploy(kind workload.Kind, name string) chaos.Env {
 		}
 	}
 	env := chaos.Env{Client: e.cs, Note: e.timeline.Note, NodeExec: e.cluster.NodeExec, NodeFreeze: e.cluster.NodeFreeze,
-		Target: fixtures.Workload(kind, e.ns, name), Timeout: 4 * time.Minute}
+		Target: o.Workload(kind), Timeout: 4 * time.Minute}
 	if err := e.timeline.Record(e.ctx, e.cs, env.Target); err != nil {
 		e.t.Fatal(err)
 	}
@@ -453,5 +459,62 @@ func TestCloneSetOnTheCluster(t *testing.T) {
 	after := e.pods(env)
 	if _, still := uids(after)[victim.UID]; still || len(after) != 3 {
 		t.Fatalf("podsToDelete %s: still there or not replaced (%d pods)", victim.Name, len(after))
+	}
+}
+
+// TestRainbowSwitchOnTheCluster releases a new colour beside the blue one:
+// the green Deployment at v2 Ready, both Services switched (their
+// EndpointSlices then list the green pods alone), the blue colour deleted
+// once idle (nothing loads it here: after the quiet time) — verified.
+func TestRainbowSwitchOnTheCluster(t *testing.T) {
+	e := newClusterEnv(t)
+	env := e.deployWith(workload.Deployment, fixtures.Options{Namespace: e.ns, Name: "web", Image: e.image, Colour: "blue", NodePortAuto: true})
+	blue := uids(e.pods(env))
+	var verified []string
+	env.Verified = func(what string) { verified = append(verified, what) }
+	e.do(chaos.RainbowSwitch{Version: "v2", Deadline: time.Minute, Quiet: 2 * time.Second}, env)
+	after := e.pods(env)
+	for _, p := range after {
+		if _, old := blue[p.UID]; old || p.Labels[workload.ColourLabel] != "green" || p.Labels[fixtures.VersionLabel] != "v2" {
+			t.Fatalf("pod %s (%v) after the switch: want green pods at v2 only", p.Name, p.Labels)
+		}
+	}
+	if len(after) != 3 {
+		t.Fatalf("%d pods after the switch", len(after))
+	}
+	if _, err := e.cs.AppsV1().Deployments(e.ns).Get(e.ctx, "web-blue", metav1.GetOptions{}); err == nil {
+		t.Fatal("web-blue still exists")
+	}
+	green := map[string]bool{}
+	for _, p := range after {
+		green[p.Name] = true
+	}
+	for _, svc := range []string{"web", fixtures.NodePortService("web")} {
+		if err := waitFor(e.ctx, func() (bool, error) {
+			sl, err := e.cs.DiscoveryV1().EndpointSlices(e.ns).List(e.ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + svc})
+			if err != nil {
+				return false, err
+			}
+			n := 0
+			for _, s := range sl.Items {
+				for _, ep := range s.Endpoints {
+					if ep.TargetRef == nil || !green[ep.TargetRef.Name] {
+						return false, fmt.Errorf("%s lists %v", svc, ep.TargetRef)
+					}
+					n++
+				}
+			}
+			return n == 3, nil
+		}); err != nil {
+			t.Fatalf("service %s: %v", svc, err)
+		}
+	}
+	for _, step := range []string{"rainbow_deploy", "rainbow_ready", "rainbow_switch", "rainbow_old_idle", "rainbow_delete", "rainbow_old_gone"} {
+		if !e.saw(step, "") {
+			t.Errorf("the timeline missed %s", step)
+		}
+	}
+	if !strings.Contains(strings.Join(verified, "\n"), "deployment web-blue (idle) deleted") {
+		t.Fatalf("verified %q", verified)
 	}
 }

@@ -89,16 +89,23 @@ func newTransport(p Plan, keepAlive bool) *http.Transport {
 // go round-robin over members, each a transport holding its own idle
 // connection, so the pool's connections stay open across a disruption and
 // each was spread by kube-proxy to a pod when it was dialled.
+//
+// With a lifetime, each member closes its idle connections every lifetime
+// (just before a request, which then dials a new one): the pool moves on,
+// as clients with a connection time-to-live do. A connection busy at that
+// moment goes at the next time.
 type pool struct {
 	podHeader string
 	members   []*http.Transport
 	next      atomic.Uint64
 	mu        sync.Mutex
 	pods      []string // the pod each member's connection answered from last
+	lifetime  time.Duration
+	renewed   []atomic.Int64 // unix nanos each member last closed its connections (its first request, at first)
 }
 
 func newPool(p Plan, size int) *pool {
-	pl := &pool{podHeader: p.PodHeader, pods: make([]string, size)}
+	pl := &pool{podHeader: p.PodHeader, pods: make([]string, size), lifetime: p.ConnLifetime, renewed: make([]atomic.Int64, size)}
 	for range size {
 		pl.members = append(pl.members, newTransport(p, true))
 	}
@@ -107,6 +114,16 @@ func newPool(p Plan, size int) *pool {
 
 func (pl *pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	i := int(pl.next.Add(1)-1) % len(pl.members)
+	if pl.lifetime > 0 {
+		now := time.Now().UnixNano()
+		switch r := pl.renewed[i].Load(); {
+		case r == 0:
+			pl.renewed[i].CompareAndSwap(0, now)
+		case now-r >= int64(pl.lifetime) && pl.renewed[i].CompareAndSwap(r, now):
+			// idle: no request is on them; this one dials anew
+			pl.members[i].CloseIdleConnections()
+		}
+	}
 	resp, err := pl.members[i].RoundTrip(req)
 	if err == nil {
 		if pod := resp.Header.Get(pl.podHeader); pod != "" {

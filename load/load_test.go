@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -302,4 +303,78 @@ func TestPlanValidateNamesFields(t *testing.T) {
 		t.Errorf("unbounded duration accepted: %v", err)
 	}
 	_ = io.Discard
+}
+
+// A keep-alive pool with a connection lifetime moves on: each member's
+// connections are closed while idle every lifetime and the next request
+// dials anew — no request lost or retried, no connection much older than
+// the lifetime. Without a lifetime the connections stay.
+func TestPoolConnLifetime(t *testing.T) {
+	without := 0
+	for _, lifetime := range []time.Duration{0, 250 * time.Millisecond} {
+		var (
+			mu     sync.Mutex
+			born   = map[net.Conn]time.Time{}
+			conns  int
+			oldest time.Duration
+		)
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch s {
+			case http.StateNew:
+				conns++
+				born[c] = time.Now()
+			case http.StateClosed:
+				oldest = max(oldest, time.Since(born[c]))
+				delete(born, c)
+			}
+		}
+		srv.Start()
+		defer srv.Close()
+		var recs []Record
+		l, err := Start(context.Background(), Plan{Rate: 40, Duration: 2 * time.Second, Timeout: 2 * time.Second, ConnLifetime: lifetime},
+			[]Target{{Path: "p", URL: srv.URL, KeepAlive: true, Pool: 2}}, SinkFunc(func(r Record) error { recs = append(recs, r); return nil }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := l.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		for _, at := range born {
+			oldest = max(oldest, time.Since(at))
+		}
+		mu.Unlock()
+		if lifetime > 0 {
+			// a connection busy when its member renews goes the next time
+			if oldest > 2*lifetime+150*time.Millisecond {
+				t.Errorf("a connection lived %s with a lifetime of %s", oldest, lifetime)
+			}
+		}
+		assertAll(t, recs, outcome.OK)
+		// after the first 300 ms: new connections for the lifetime, about
+		// one per member every 250 ms (without it, only the odd one a
+		// member asked while still busy dials, on a busy machine)
+		later := 0
+		for _, r := range recs {
+			if r.Conn == "new" && r.Start.Sub(res.Started) > 300*time.Millisecond {
+				later++
+			}
+		}
+		if lifetime == 0 {
+			without = later
+		} else if later < 9 || later > 30 || later <= without {
+			t.Fatalf("lifetime %s: %d requests on new connections after the start, want about 2 x 1.7s / %s (and more than the %d without one)", lifetime, later, lifetime, without)
+		}
+		if res.Plan.ConnLifetime != lifetime {
+			t.Fatalf("recorded plan %+v", res.Plan)
+		}
+	}
+	if err := (Plan{Rate: 1, MaxDuration: time.Minute, Timeout: time.Second, MinRateRatio: 1, ConnLifetime: -time.Second}).Validate([]Target{{Path: "p", URL: "http://h/"}}); err == nil ||
+		!strings.Contains(err.Error(), "load.connLifetime -1s") {
+		t.Fatalf("a negative lifetime: %v", err)
+	}
 }

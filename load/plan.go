@@ -34,6 +34,11 @@ type Plan struct {
 	PodHeader string `json:"podHeader,omitempty"`
 	// MinRateRatio below which the run is invalid (default 0.99).
 	MinRateRatio float64 `json:"minRateRatio,omitempty"`
+	// ConnLifetime, when set, is how long a keep-alive pool keeps its
+	// connections: each member closes its idle ones every ConnLifetime,
+	// and its next request dials anew (as clients with a connection
+	// time-to-live do; one busy then goes the next time). 0: for ever.
+	ConnLifetime time.Duration `json:"connLifetime,omitempty"`
 }
 
 // Target is one traffic path.
@@ -42,7 +47,8 @@ type Target = outcome.Target
 // Record returns the plan as the outcome records it.
 func (p Plan) Record() outcome.Plan {
 	return outcome.Plan{Rate: p.Rate, Duration: p.Duration, MaxDuration: p.MaxDuration, Timeout: p.Timeout, KeepAlive: p.KeepAlive,
-		MaxConnections: p.MaxConnections, Workers: p.Workers, MaxWorkers: p.MaxWorkers, PodHeader: p.PodHeader, MinRateRatio: p.MinRateRatio}
+		MaxConnections: p.MaxConnections, Workers: p.Workers, MaxWorkers: p.MaxWorkers, PodHeader: p.PodHeader, MinRateRatio: p.MinRateRatio,
+		ConnLifetime: p.ConnLifetime}
 }
 
 // PathHeader carries the path label to the server, which counts per label.
@@ -91,6 +97,9 @@ func (p Plan) Validate(targets []Target) error {
 	}
 	if p.MinRateRatio <= 0 || p.MinRateRatio > 1 {
 		errs = append(errs, fmt.Errorf("load.minRateRatio %v: use a ratio in (0, 1]", p.MinRateRatio))
+	}
+	if p.ConnLifetime < 0 {
+		errs = append(errs, fmt.Errorf("load.connLifetime %s: use 0 (kept-alive connections live until the load stops) or a positive duration", p.ConnLifetime))
 	}
 	if p.Workers > p.MaxWorkers {
 		errs = append(errs, fmt.Errorf("load.workers %d exceeds load.maxWorkers %d", p.Workers, p.MaxWorkers))

@@ -60,6 +60,7 @@ var (
 	errStalled        = errors.New("stalled")
 	errStopped        = errors.New("load stopped")
 	errRedial         = errors.New("redial")
+	errLifetime       = errors.New("lifetime")
 )
 
 // StartStreams validates the plan and opens plan.Conns connections on every
@@ -226,6 +227,10 @@ func (s *Streams) session(p *streamPath, slot int, lost time.Time) (Record, time
 	ss.mu.Unlock()
 	unstop := context.AfterFunc(s.stopped, func() { ss.end(errStopped, true) })
 	stall := time.AfterFunc(s.plan.StallTimeout, func() { ss.end(errStalled, false) })
+	if s.plan.Lifetime > 0 {
+		life := time.AfterFunc(s.plan.Lifetime, func() { ss.end(errLifetime, true) })
+		defer life.Stop()
+	}
 
 	var (
 		seqs   seqCheck
@@ -275,6 +280,8 @@ func (s *Streams) session(p *streamPath, slot int, lost time.Time) (Record, time
 		info.Closed = outcome.ClosedStop
 	case why == errRedial:
 		info.Closed = outcome.ClosedRedial
+	case why == errLifetime:
+		info.Closed = outcome.ClosedLifetime
 	case why == errConnectTimeout: // it struck as the handshake ended
 		rec.Class, rec.Error = outcome.Timeout, fmt.Sprintf("no stream within the connect timeout %s", s.plan.ConnectTimeout)
 	case why == errStalled:
@@ -304,8 +311,8 @@ func (s *Streams) session(p *streamPath, slot int, lost time.Time) (Record, time
 	switch {
 	case info.Messages == 0:
 		return rec, lost
-	case why == errRedial || why == errStopped:
-		return rec, time.Time{} // the harness moved it: the next is no reconnect
+	case why == errRedial || why == errStopped || why == errLifetime:
+		return rec, time.Time{} // the client moved it: the next is no reconnect
 	default:
 		return rec, end
 	}

@@ -510,3 +510,43 @@ func TestJSONSeq(t *testing.T) {
 		}
 	}
 }
+
+// A client that ends its sessions at their lifetime (as real clients do,
+// and as a rainbow deployment waits for) reconnects at once and loses
+// nothing: each such session is ok, closed "lifetime", and no reconnect.
+func TestStreamsLifetimeEndsSessionsFromTheClient(t *testing.T) {
+	for _, k := range kinds {
+		t.Run(string(k.kind), func(t *testing.T) {
+			a := startFixture(t, "a", drain(time.Minute))
+			sink := &collect{}
+			plan := streamPlan(2)
+			plan.Lifetime = 300 * time.Millisecond
+			s, err := StartStreams(context.Background(), plan, []StreamTarget{{Path: "svc", URL: "http://" + a.addr + k.path, Kind: k.kind}}, sink)
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+			res, recs := stopAndWait(t, s, sink)
+			ended := 0
+			for _, r := range recs {
+				if r.Class != outcome.OK {
+					t.Fatalf("session %+v %+v: a client's own end is no failure", r, r.Session)
+				}
+				if r.Session.Closed == outcome.ClosedLifetime {
+					ended++
+					if l := r.Latency; l < plan.Lifetime || l > plan.Lifetime+time.Second {
+						t.Fatalf("a session ended at its lifetime after %s, want about %s", l, plan.Lifetime)
+					}
+				}
+			}
+			st := res.Paths["svc"].Stream
+			if ended < 4 || st.Ended != ended || st.Reconnects != 0 || res.Plan.Streams.Lifetime != plan.Lifetime {
+				t.Fatalf("%d sessions ended at their lifetime, stats %+v, plan %+v: want at least 4 (2 slots, 1 s, 300 ms), none a reconnect", ended, st, res.Plan.Streams)
+			}
+		})
+	}
+	if err := (StreamPlan{Conns: 1, Lifetime: 50 * time.Millisecond}).Defaults().Validate([]StreamTarget{{Path: "x", URL: "http://h/", Kind: SSE}}); err == nil ||
+		!strings.Contains(err.Error(), "load.streams.lifetime 50ms") {
+		t.Fatalf("a lifetime shorter than the interval: %v", err)
+	}
+}

@@ -51,7 +51,12 @@ type StreamPlan struct {
 	// (default 1000): thousands of handshakes at once overflow listen
 	// backlogs and measure the harness, not the pod. Reconnects are not
 	// paced: a drain's burst of them is what is measured.
-	OpenRate    int           `json:"openRate,omitempty"`
+	OpenRate int `json:"openRate,omitempty"`
+	// Lifetime, when set, is how long a client keeps a stream before it
+	// ends it itself (politely where the protocol can: a WebSocket close
+	// frame) and its slot reconnects: real clients end their sessions, and
+	// a rainbow deployment waits for exactly that. 0: never.
+	Lifetime    time.Duration `json:"lifetime,omitempty"`
 	Duration    time.Duration `json:"duration"`    // 0: until Stop, bounded by MaxDuration
 	MaxDuration time.Duration `json:"maxDuration"` // hard bound (default 15m)
 	// PodHeader names the handshake's response header that says which pod
@@ -102,7 +107,7 @@ func (p StreamPlan) Defaults() StreamPlan {
 func (p StreamPlan) Record() outcome.Plan {
 	return outcome.Plan{Duration: p.Duration, MaxDuration: p.MaxDuration, Timeout: p.ConnectTimeout, PodHeader: p.PodHeader,
 		Streams: &outcome.StreamPlan{Conns: p.Conns, Interval: p.Interval, ConnectTimeout: p.ConnectTimeout,
-			StallTimeout: p.StallTimeout, RetryDelay: p.RetryDelay, OpenRate: p.OpenRate}}
+			StallTimeout: p.StallTimeout, RetryDelay: p.RetryDelay, OpenRate: p.OpenRate, Lifetime: p.Lifetime}}
 }
 
 // maxStreamConns bounds the connections per target: each is a file
@@ -132,6 +137,9 @@ func (p StreamPlan) Validate(targets []StreamTarget) error {
 	}
 	if p.Duration < 0 {
 		errs = append(errs, fmt.Errorf("load.streams.duration %s: use a positive duration, or 0 to run until stopped", p.Duration))
+	}
+	if p.Lifetime < 0 || p.Lifetime > 0 && p.Lifetime <= p.Interval {
+		errs = append(errs, fmt.Errorf("load.streams.lifetime %s: use 0 (streams last until the load stops) or more than the interval %s", p.Lifetime, p.Interval))
 	}
 	if p.MaxDuration <= 0 || p.MaxDuration > 2*time.Hour {
 		errs = append(errs, fmt.Errorf("load.streams.maxDuration %s: every run must be bounded: use up to 2h", p.MaxDuration))

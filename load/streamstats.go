@@ -39,6 +39,8 @@ func (a *streamAcc) add(r Record) {
 		a.st.Stopped++
 	case outcome.ClosedRedial:
 		a.st.Redialed++
+	case outcome.ClosedLifetime:
+		a.st.Ended++
 	}
 	if r.Conn != "" && ss.Messages == 0 {
 		a.st.Empty++

@@ -72,6 +72,25 @@ func TestPropagationTails(t *testing.T) {
 	if got.FromSIGTERM != 900*time.Millisecond || got.Pod != "web-a" || got.FromEndpointRemoval != 700*time.Millisecond || got.Pods != 2 {
 		t.Fatalf("tail %+v", got)
 	}
+
+	// a pod not ready for a moment as it started, then taken out of its
+	// Service long before its deletion (a rainbow's old colour, serving its
+	// kept-alive clients until then): its tail runs from the deletion
+	tl = []outcome.Event{
+		{Time: t0.Add(-20 * time.Second), Source: "endpoint", Kind: "endpoint_not_ready", Pod: "web-blue-a"},
+		{Time: t0.Add(-19 * time.Second), Source: "endpoint", Kind: "endpoint_ready", Pod: "web-blue-a"},
+		{Time: t0.Add(-10 * time.Second), Source: "endpoint", Kind: "endpoint_removed", Pod: "web-blue-a"},
+		{Time: t0, Source: "pod", Kind: "pod_deleting", Pod: "web-blue-a"},
+		{Time: t0.Add(100 * time.Millisecond), Source: "app", Kind: "app_sigterm", Pod: "web-blue-a"},
+	}
+	recs = []outcome.Record{
+		{Path: "clusterip+ka", Pod: "web-blue-a", Class: outcome.OK, Start: t0.Add(-time.Second)},
+		{Path: "clusterip", Pod: "web-blue-a", Class: outcome.OK, Start: t0.Add(-9 * time.Second)},
+	}
+	tails = PropagationTails(recs, tl)
+	if ka, nc := tails["clusterip+ka"], tails["clusterip"]; ka.FromEndpointRemoval != 0 || nc.FromEndpointRemoval != 0 || ka.Pods != 1 {
+		t.Fatalf("tails %+v %+v: nothing reached the pod after its deletion began", ka, nc)
+	}
 }
 
 // A native sidecar reports in the init container statuses: its end goes on

@@ -43,6 +43,8 @@ type Plan struct {
 	MaxWorkers     uint64        `json:"maxWorkers,omitempty"`
 	PodHeader      string        `json:"podHeader,omitempty"`
 	MinRateRatio   float64       `json:"minRateRatio,omitempty"`
+	// ConnLifetime is how long a keep-alive pool kept each connection (0: until the load stopped).
+	ConnLifetime time.Duration `json:"connLifetimeNs,omitempty"`
 	// Streams is the plan of the stream paths (nil: none). Rate and the
 	// request fields above do not apply to them.
 	Streams *StreamPlan `json:"streams,omitempty"`

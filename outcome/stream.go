@@ -16,7 +16,8 @@ const (
 // A session is ok when the server ended it politely (Closed "polite") and
 // no message was missing, or when the harness closed it (Closed "stop" at
 // the end of the load, "redial" when it moved the connection to reach
-// another pod): then the client reconnects and loses nothing. A session cut
+// another pod, "lifetime" when the client's session ran its course): then
+// the client reconnects and loses nothing. A session cut
 // without the polite close is a StreamCut, one that missed messages a
 // StreamGap.
 type Session struct {
@@ -49,6 +50,9 @@ const (
 	ClosedPolite = "polite"
 	ClosedStop   = "stop"
 	ClosedRedial = "redial"
+	// ClosedLifetime: the client ended the stream at the plan's lifetime, as
+	// real clients end their sessions.
+	ClosedLifetime = "lifetime"
 )
 
 // StreamPlan is the stream load that was planned, as recorded.
@@ -59,6 +63,8 @@ type StreamPlan struct {
 	StallTimeout   time.Duration `json:"stallTimeoutNs"`
 	RetryDelay     time.Duration `json:"retryDelayNs"`
 	OpenRate       int           `json:"openRate,omitempty"` // first connections per second
+	// Lifetime is how long a client kept a stream before ending it itself (0: until the load stopped).
+	Lifetime time.Duration `json:"lifetimeNs,omitempty"`
 }
 
 // StreamStats are what a stream path adds to its PathStats, where each
@@ -70,10 +76,12 @@ type StreamStats struct {
 	// messages that never arrived.
 	Messages int `json:"messages"`
 	Missing  int `json:"missing,omitempty"`
-	// Polite, Stopped and Redialed count the ok sessions by who closed them.
+	// Polite, Stopped, Redialed and Ended count the ok sessions by who
+	// closed them (Ended: the client, at its lifetime).
 	Polite   int `json:"polite"`
 	Stopped  int `json:"stopped"`
 	Redialed int `json:"redialed,omitempty"`
+	Ended    int `json:"ended,omitempty"`
 	// Empty counts sessions whose handshake succeeded but that received no
 	// message (turned away by a draining pod, or stopped before the first).
 	Empty int `json:"empty,omitempty"`

@@ -32,11 +32,14 @@ const (
 	StopNode        DisruptionKind = "stop-node"      // a lost node: an ungraceful control
 	StuckRollout    DisruptionKind = "stuck-rollout"  // a version that never becomes ready, then rollout undo
 	CrashRollout    DisruptionKind = "crash-rollout"  // a version that crashes 10 s after it starts, then rollout undo
+	// RainbowSwitch: a new colour (Deployment) beside the old, the
+	// Services switched to it, the old colour deleted once idle or at a deadline
+	RainbowSwitch DisruptionKind = "rainbow-switch"
 )
 
 // DisruptionKinds lists every disruption, the matrix's seven first.
 var DisruptionKinds = []DisruptionKind{Delete, Evict, Drain, RollingUpdate, RolloutRestart, ScaleDown, RolloutUndo,
-	PausedRollout, PartitionRoll, CloneSetInPlace, CloneSetDelete, KillContainer, StopNode, StuckRollout, CrashRollout}
+	PausedRollout, PartitionRoll, CloneSetInPlace, CloneSetDelete, KillContainer, StopNode, StuckRollout, CrashRollout, RainbowSwitch}
 
 // CrashAfter is how long a crash-rollout's broken version runs before it crashes.
 const CrashAfter = 10 * time.Second
@@ -100,7 +103,7 @@ func (k DisruptionKind) Fits(w workload.Kind) error {
 	switch k {
 	case RollingUpdate, RolloutRestart:
 		return only(workload.Deployment, workload.StatefulSet)
-	case ScaleDown, RolloutUndo, PausedRollout, StuckRollout, CrashRollout:
+	case ScaleDown, RolloutUndo, PausedRollout, StuckRollout, CrashRollout, RainbowSwitch:
 		return only(workload.Deployment)
 	case PartitionRoll:
 		return only(workload.StatefulSet)
@@ -162,6 +165,8 @@ func (k DisruptionKind) Build(replicas int32) (Disruption, error) {
 		return Disruption{Do: chaos.StuckRollout{Version: "v2", Env: map[string]string{fixtures.NeverReadyEnv: "true"}}, NewVersion: "v1"}, nil
 	case CrashRollout:
 		return Disruption{Do: chaos.StuckRollout{Version: "v2", Env: map[string]string{fixtures.CrashAfterEnv: CrashAfter.String()}, Prefix: string(CrashRollout)}, NewVersion: "v1"}, nil
+	case RainbowSwitch:
+		return Disruption{Do: chaos.RainbowSwitch{Version: "v2"}, NewVersion: "v2"}, nil
 	}
 	_, err := ParseDisruption(string(k))
 	return Disruption{}, err

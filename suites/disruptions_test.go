@@ -1,8 +1,13 @@
 package suites
 
 import (
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/zerodrop/zerodrop/chaos"
+	"github.com/zerodrop/zerodrop/fixtures"
 	"github.com/zerodrop/zerodrop/outcome"
 )
 
@@ -33,5 +38,90 @@ func TestOnlyTheUngracefulAreControls(t *testing.T) {
 	}
 	if found != 2 {
 		t.Errorf("found %d ungraceful scenarios in the named sets, want 2", found)
+	}
+}
+
+// TestRainbowExpectations: a rainbow switch spares new connections and,
+// when their clients move on before the deadline, streams, whatever the
+// profile; kept-alive connections meet the profile's shutdown at the
+// deadline, as under any deletion.
+func TestRainbowExpectations(t *testing.T) {
+	r := chaos.RainbowSwitch{Deadline: time.Minute}
+	for _, name := range fixtures.ProfileNames {
+		p, _ := fixtures.Preset(name)
+		px := p.Expectations()
+		x := RainbowExpectations(p, r, 20*time.Second, 0)
+		if x[outcome.NewConnections].Expect != outcome.ExpectPass || x[outcome.Streams].Expect != outcome.ExpectPass ||
+			x[outcome.KeepAlive].Expect != px[outcome.KeepAlive].Expect {
+			t.Errorf("%s: %+v", name, x)
+		}
+		if !strings.Contains(x[outcome.Streams].Why, "after 20s") || !strings.Contains(x[outcome.KeepAlive].Why, "deadline") {
+			t.Errorf("%s: the reasons must say how: %+v", name, x)
+		}
+		// pools that recycle their connections move on too
+		if ka := RainbowExpectations(p, r, 0, 20*time.Second)[outcome.KeepAlive]; ka.Expect != outcome.ExpectPass || !strings.Contains(ka.Why, "after 20s") {
+			t.Errorf("%s: keep-alive with a connection lifetime %+v", name, ka)
+		}
+		// clients that never end their streams or connections meet the old colour's shutdown
+		for _, lifetime := range []time.Duration{0, time.Minute, 2 * time.Minute} {
+			x := RainbowExpectations(p, r, lifetime, lifetime)
+			if got := x[outcome.Streams]; got.Expect != px[outcome.Streams].Expect || !strings.Contains(got.Why, px[outcome.Streams].Why) {
+				t.Errorf("%s, lifetime %s: streams %+v", name, lifetime, got)
+			}
+			if got := x[outcome.KeepAlive]; got.Expect != px[outcome.KeepAlive].Expect {
+				t.Errorf("%s, lifetime %s: keep-alive %+v", name, lifetime, got)
+			}
+		}
+	}
+	s := Scenario{Profile: fixtures.Profile{Name: "naive", Expect: outcome.ExpectFail}, Disruption: chaos.RainbowSwitch{}, StreamLifetime: time.Second}
+	if s.Expectations()[outcome.NewConnections].Expect != outcome.ExpectPass {
+		t.Fatal("a scenario's rainbow switch must set its expectations")
+	}
+	s.Expect, s.Why = outcome.ExpectFail, "overridden"
+	if s.Expectations()[outcome.NewConnections].Expect != outcome.ExpectFail {
+		t.Fatal("a scenario's own expectation comes first")
+	}
+}
+
+// TestStreamsSetRainbow: the rainbow scenario and its control run the same
+// naive app with the same clients, whose streams end before the deadline;
+// only the release differs.
+func TestStreamsSetRainbow(t *testing.T) {
+	var rainbow, control *Scenario
+	for _, e := range StreamsSet() {
+		s := e.Scenario
+		switch {
+		case s.Profile.Name == "naive" && strings.HasPrefix(s.Disruption.Name(), "rainbow-switch"):
+			rainbow = &s
+		case s.Profile.Name == "naive":
+			control = &s
+			if !slices.Contains(e.Labels, Control) {
+				t.Errorf("%s is the rainbow's control", s.ID())
+			}
+		}
+	}
+	if rainbow == nil || control == nil {
+		t.Fatal("the streams set needs the naive rainbow switch and its rolling-update control")
+	}
+	r := rainbow.Disruption.(chaos.RainbowSwitch).WithDefaults()
+	if rainbow.StreamLifetime == 0 || rainbow.StreamLifetime >= r.Deadline || control.StreamLifetime != rainbow.StreamLifetime ||
+		rainbow.Plan.ConnLifetime != rainbow.StreamLifetime ||
+		rainbow.Profile.GraceSeconds != control.Profile.GraceSeconds || rainbow.NewVersion != "v2" {
+		t.Fatalf("rainbow %+v, control %+v", rainbow, control)
+	}
+	x := rainbow.Expectations()
+	if x[outcome.Streams].Expect != outcome.ExpectPass || control.Expectations()[outcome.Streams].Expect != outcome.ExpectFail {
+		t.Fatalf("the rainbow must cut no stream where the rolling update cuts them: %+v / %+v", x, control.Expectations())
+	}
+	if x[outcome.NewConnections].Expect != outcome.ExpectPass || x[outcome.KeepAlive].Expect != outcome.ExpectPass {
+		t.Fatalf("the rainbow's clients all move on: nothing may fail: %+v", x)
+	}
+	for _, p := range []Path{PathNodePort, PathNodePort.WithKeepAlive(), PathClusterIP, PathClusterIP.WithKeepAlive()} {
+		if !slices.Contains(rainbow.Paths, p) {
+			t.Errorf("the rainbow scenario does not load %s", p)
+		}
+	}
+	if got := rainbow.ID(); got != "naive/rainbow-switch-blue-to-green/deployment@streams" {
+		t.Errorf("id %s", got)
 	}
 }

@@ -83,6 +83,14 @@ func GatingSuite() []Entry {
 // WebSockets, from the host and inside the cluster — through a rolling
 // update: the naive app cuts them when it exits; the recommended one ends
 // them politely at the start of its drain, and clients reconnect elsewhere.
+//
+// And through a rainbow deployment: the same naive app, released as a new
+// colour beside the old one; the old colour goes only once its clients have
+// moved on (or at RainbowDeadline), so nothing is cut. Its clients move on
+// after ClientLifetime — they end their streams and recycle their pooled
+// connections — as the rolling update's control's clients do. The rainbow
+// scenario loads the request paths too, each client judged by
+// RainbowExpectations.
 func StreamsSet() []Entry {
 	var paths []Path
 	for _, p := range []Path{PathNodePort, PathClusterIP} {
@@ -92,8 +100,26 @@ func StreamsSet() []Entry {
 	good.Variant = "streams"
 	bad := scenario(fixtures.Naive, chaos.RollingUpdate{Version: "v2"}, "", paths...)
 	bad.Variant = "streams"
-	return []Entry{{good, []Label{Streams}}, {bad, []Label{Streams, Control}}}
+	bad.StreamLifetime = ClientLifetime
+	var all []Path
+	for _, p := range []Path{PathNodePort, PathClusterIP} {
+		all = append(all, p.Base(), p.WithKeepAlive())
+		all = append(all, p.WithStreams()...)
+	}
+	rainbow := scenario(fixtures.Naive, chaos.RainbowSwitch{Version: "v2", Deadline: RainbowDeadline}, "v2", all...)
+	rainbow.Variant = "streams"
+	rainbow.StreamLifetime = ClientLifetime
+	rainbow.Plan.ConnLifetime = ClientLifetime
+	return []Entry{{good, []Label{Streams}}, {bad, []Label{Streams, Control}}, {rainbow, []Label{Streams}}}
 }
+
+// The streams set's client lifetime (of a stream, of a pooled connection)
+// and rainbow deadline: every connection open on the old colour at the
+// switch has ended well before the deadline.
+const (
+	ClientLifetime  = 15 * time.Second
+	RainbowDeadline = 45 * time.Second
+)
 
 // SidecarsSet judges the recommended app behind a proxy sidecar through a
 // rolling update, from the host and inside the cluster, with both clients:

@@ -44,6 +44,11 @@ type Scenario struct {
 	// PDB, when set, is the fixture's PodDisruptionBudget (default:
 	// maxUnavailable 1).
 	PDB *PDB
+	// StreamLifetime, when set, is how long each stream client keeps a
+	// stream before it ends it itself and reconnects (load.StreamPlan's
+	// Lifetime): real clients move on, and a rainbow deployment waits for
+	// them to. 0: streams last until the load stops.
+	StreamLifetime time.Duration
 	// Trial numbers a repeat of the same scenario (from 1; 0: not repeated).
 	Trial int
 	// App, when set, is the user's own workload instead of the fixture
@@ -60,10 +65,15 @@ func (s Scenario) Expectation() outcome.Expectation {
 
 // Expectations are what the scenario must produce for each client: the
 // profile's, or Expect (with why) for both when the scenario overrides them.
+// A rainbow switch changes what the profile's shutdown meets (see
+// RainbowExpectations).
 func (s Scenario) Expectations() outcome.Expectations {
 	if s.Expect != "" {
 		x := outcome.Expected{Expect: s.Expect, Why: s.Why}
 		return outcome.Expectations{outcome.NewConnections: x, outcome.KeepAlive: x, outcome.Streams: x}
+	}
+	if r, ok := s.Disruption.(chaos.RainbowSwitch); ok {
+		return RainbowExpectations(s.Profile, r, s.StreamLifetime, s.Plan.ConnLifetime)
 	}
 	return s.Profile.Expectations()
 }
@@ -78,6 +88,49 @@ func (s Scenario) MustFail() bool {
 		}
 	}
 	return false
+}
+
+// RainbowExpectations are what each client must see when a rainbow switch
+// replaces a profile's pods, from how the switch works: the old colour
+// leaves the Services only once the new one is Ready, and its pods go only
+// once it is idle — or at the deadline, with whatever is still on it.
+//
+//   - new connections pass whatever the profile: after the switch kube-proxy
+//     sends them to the new colour, and the old one, still serving, waits
+//     until none arrives;
+//   - streams pass when their clients end them before the deadline (the
+//     stream lifetime): they reconnect to the new colour, and the old one
+//     is deleted with none open. Otherwise they meet the profile's shutdown
+//     at the deadline, as under any deletion;
+//   - kept-alive connections likewise, with the pool's connection
+//     lifetime: without one they stay on the old colour (conntrack keeps
+//     an established connection on its pod, and nothing tells the client
+//     to leave) and meet the profile's shutdown at the deadline.
+func RainbowExpectations(p fixtures.Profile, r chaos.RainbowSwitch, streamLifetime, connLifetime time.Duration) outcome.Expectations {
+	r = r.WithDefaults()
+	x := p.Expectations()
+	x[outcome.NewConnections] = outcome.Expected{Expect: outcome.ExpectPass,
+		Why: "the Services switch to the new colour once it is Ready, and the old colour keeps serving until no request reaches it: kube-proxy has caught up before any old pod goes"}
+	if streamLifetime > 0 && streamLifetime < r.Deadline {
+		x[outcome.Streams] = outcome.Expected{Expect: outcome.ExpectPass,
+			Why: fmt.Sprintf("clients end each stream after %s and reconnect through the switched Service to the new colour; the old colour is deleted only once no stream is open on it (deadline %s)", streamLifetime, r.Deadline)}
+	} else {
+		st := x[outcome.Streams]
+		st.Why = fmt.Sprintf("no client ends its stream before the deadline (%s): the old colour goes with them open, and %s", r.Deadline, st.Why)
+		x[outcome.Streams] = st
+	}
+	ka := x[outcome.KeepAlive]
+	switch {
+	case connLifetime > 0 && connLifetime < r.Deadline:
+		ka = outcome.Expected{Expect: outcome.ExpectPass,
+			Why: fmt.Sprintf("the pools retire their connections after %s and dial the next through the switched Service to the new colour; the old colour is deleted only once none of its connections is open (deadline %s)", connLifetime, r.Deadline)}
+	case ka.Expect == outcome.ExpectFail:
+		ka.Why = "kept-alive connections stay on the old colour until the deadline deletes it (conntrack keeps them on its pods, and nothing tells the client to leave); its shutdown then cuts the requests in flight on them, as under any deletion of this profile"
+	default:
+		ka.Why = "kept-alive connections stay on the old colour until the deadline deletes it (conntrack keeps them on its pods); its drain then tells them to leave (Connection: close), as under any deletion of this profile"
+	}
+	x[outcome.KeepAlive] = ka
+	return x
 }
 
 // ID names the scenario: profile/disruption/workload[@variant].

@@ -40,6 +40,14 @@ func KindNames() []string {
 	return out
 }
 
+// ColourLabel marks the pods of one colour of a rainbow deployment: one
+// Deployment per version, each colour's pods labelled with it, and the
+// Services selecting one colour at a time.
+const ColourLabel = "zerodrop.dev/colour"
+
+// ColourName is the name of a colour's Deployment: <name>-<colour>.
+func ColourName(name, colour string) string { return name + "-" + colour }
+
 // Ref is one workload in one namespace.
 type Ref struct {
 	Namespace string

@@ -3,8 +3,8 @@ package runner
 import (
 	"context"
 	"fmt"
-	"k8s.io/apimachinery/pkg/api/meta"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +17,7 @@ import (
 	"github.com/zerodrop/zerodrop/fixtures"
 	"github.com/zerodrop/zerodrop/kind"
 	"github.com/zerodrop/zerodrop/suites"
+	"github.com/zerodrop/zerodrop/workload"
 )
 
 // deployPhase creates the workload in the namespace — the fixture with the
@@ -33,20 +34,16 @@ func (deployPhase) Execute(ctx context.Context, st *State) error {
 	var objs []runtime.Object
 	var access fixtures.Access
 	if s.App == nil {
-		opts := fixtures.Options{Namespace: st.ns, Image: rt.Images.Fixture, PDBMaxUnavailable: 1, Headless: s.Uses(suites.PathHeadless)}
-		if s.PDB != nil {
-			opts.PDBMaxUnavailable, opts.PDBBlocks = s.PDB.MaxUnavailable, s.PDB.MaxUnavailable == 0
-		}
-		st.ref = fixtures.Workload(s.Workload, st.ns, opts.Name)
-		st.routeHost = opts.RouteHost()
 		var err error
-		if objs, err = fixtures.Render(s.Workload, s.Profile, opts); err != nil {
+		if objs, access, st.ref, err = fixtureObjects(s, st.ns, rt.Images.Fixture); err != nil {
 			return err
 		}
-		access = fixtures.Access{Namespace: st.ns, Name: st.ref.Name, Labels: st.ref.Selector, Selector: st.ref.Selector,
-			Service: st.ref.Service, Port: st.ref.Port, TargetPort: intstr.FromInt32(fixtures.Port)}
+		st.routeHost = access.Host
 		st.podPort = fixtures.Port
 	} else {
+		if _, ok := s.Disruption.(chaos.RainbowSwitch); ok {
+			return fmt.Errorf("runner: a rainbow switch needs the fixture, deployed as its first colour; an app's own manifests are deployed as they are")
+		}
 		var err error
 		if objs, access, err = appObjects(st); err != nil {
 			return err
@@ -82,6 +79,29 @@ func (deployPhase) Execute(ctx context.Context, st *State) error {
 		st.nodePort = fmt.Sprintf("http://%s:%d", rt.NodeAddress, svc.Spec.Ports[0].NodePort)
 	}
 	return nil
+}
+
+// fixtureObjects renders the fixture with the scenario's profile, and its
+// access objects, to be completed with the paths' entry points, and the
+// workload. For a rainbow switch it is the first colour: the Deployment
+// <name>-<colour> is the workload's controller, every Service selects that
+// colour, and the workload's selector every colour's pods.
+func fixtureObjects(s suites.Scenario, ns, image string) ([]runtime.Object, fixtures.Access, workload.Ref, error) {
+	opts := fixtures.Options{Namespace: ns, Image: image, PDBMaxUnavailable: 1, Headless: s.Uses(suites.PathHeadless)}
+	if s.PDB != nil {
+		opts.PDBMaxUnavailable, opts.PDBBlocks = s.PDB.MaxUnavailable, s.PDB.MaxUnavailable == 0
+	}
+	if r, ok := s.Disruption.(chaos.RainbowSwitch); ok {
+		// the switch deploys the next colour beside it
+		opts.Colour = r.WithDefaults().From
+	}
+	objs, err := fixtures.Render(s.Workload, s.Profile, opts)
+	if err != nil {
+		return nil, fixtures.Access{}, workload.Ref{}, err
+	}
+	ref := opts.Workload(s.Workload)
+	return objs, fixtures.Access{Namespace: ns, Name: ref.Service, Labels: ref.Selector, Selector: opts.PodSelector(),
+		Service: ref.Service, Port: ref.Port, TargetPort: intstr.FromInt32(fixtures.Port), Host: opts.RouteHost()}, ref, nil
 }
 
 // create creates each object, in order, through the dynamic client.

@@ -34,6 +34,12 @@ func (disruptPhase) Execute(ctx context.Context, st *State) error {
 	st.disruptionErr = err
 	if err != nil {
 		span.Error = err.Error()
+		return nil
+	}
+	// a rainbow switch leaves the workload to the new colour's controller
+	if r, ok := st.sc.Disruption.(chaos.RainbowSwitch); ok {
+		st.ref = r.Successor(st.ref)
+		st.env.Target = st.ref
 	}
 	return nil
 }

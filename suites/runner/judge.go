@@ -137,14 +137,21 @@ func reconcile(st *State, records []outcome.Record) []outcome.PathCount {
 }
 
 // finalShare is the share of the last full second's successful answers that
-// came from version v, over every path.
+// came from version v, over every path. A stream path's series counts its
+// sessions by the second they opened, sparsely: there the latest sessions
+// count, by the version they streamed from.
 func finalShare(r *outcome.LoadResult, v string) float64 {
 	total, from := 0, 0
 	for _, p := range r.Paths {
-		if len(p.Series) < 2 {
+		var last *outcome.Second
+		switch {
+		case p.Stream != nil && len(p.Series) > 0:
+			last = p.Series[len(p.Series)-1]
+		case p.Stream == nil && len(p.Series) >= 2:
+			last = p.Series[len(p.Series)-2] // the last second is partial
+		default:
 			continue
 		}
-		last := p.Series[len(p.Series)-2] // the last second is partial
 		for ver, n := range last.Versions {
 			total += n
 			if ver == v {

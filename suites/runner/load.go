@@ -122,10 +122,11 @@ func (st *State) entry(p suites.Path) (string, string, error) {
 }
 
 // streamPlan is the scenario's stream load: two open streams per replica
-// on each stream path, a message every 100 ms, bounded like the requests.
+// on each stream path, a message every 100 ms, each kept for the
+// scenario's stream lifetime, bounded like the requests.
 func streamPlan(s suites.Scenario) load.StreamPlan {
 	return load.StreamPlan{Conns: max(4, 2*int(s.Profile.Replicas)), Interval: 100 * time.Millisecond,
-		MaxDuration: boundedPlan(s).MaxDuration}
+		Lifetime: s.StreamLifetime, MaxDuration: boundedPlan(s).MaxDuration}
 }
 
 // Load bounds: the warm-up, the disruption's own timeout, the finish

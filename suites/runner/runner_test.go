@@ -3,8 +3,13 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/zerodrop/zerodrop/chaos"
 	"github.com/zerodrop/zerodrop/fixtures"
@@ -132,5 +137,75 @@ func TestStuckRolloutsAreOutcomesNotErrors(t *testing.T) {
 				t.Errorf("%v: evidence %+v", c.err, ev)
 			}
 		}
+	}
+}
+
+// TestFixtureObjectsRainbow: a rainbow switch's scenario deploys the first
+// colour — its Deployment the workload's controller, every Service (the
+// workload's, the NodePort and headless ones the paths add) selecting that
+// colour — while the workload's selector, which the observers watch, takes
+// every colour's pods.
+func TestFixtureObjectsRainbow(t *testing.T) {
+	s := testScenario(t)
+	s.Paths = []suites.Path{suites.PathNodePort, suites.PathHeadless, suites.PathClusterIP + "+sse"}
+	s.Disruption = chaos.RainbowSwitch{}
+	objs, access, ref, err := fixtureObjects(s, "ns", "fixture:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	access.NodePortAuto = true
+	objs = append(objs, access.Objects()...)
+	services := map[string]string{}
+	for _, o := range objs {
+		switch v := o.(type) {
+		case *appsv1.Deployment:
+			if v.Name != "web-blue" || v.Spec.Template.Labels[workload.ColourLabel] != "blue" {
+				t.Errorf("deployment %s, pods %v", v.Name, v.Spec.Template.Labels)
+			}
+		case *corev1.Service:
+			services[v.Name] = v.Spec.Selector[workload.ColourLabel]
+		}
+	}
+	want := map[string]string{"web": "blue", "web-headless": "blue", "web-nodeport": "blue"}
+	if fmt.Sprint(services) != fmt.Sprint(want) {
+		t.Errorf("services select %v, want %v", services, want)
+	}
+	if ref.Name != "web-blue" || ref.Service != "web" || ref.Selector[workload.ColourLabel] != "" || access.Name != "web" {
+		t.Errorf("ref %+v, access %s", ref, access.Name)
+	}
+	if got := (chaos.RainbowSwitch{}).Successor(ref); got.Name != "web-green" {
+		t.Errorf("after the switch the workload is %s", got.Name)
+	}
+	// without a rainbow: one Deployment, named as the workload
+	s.Disruption = chaos.DeletePods{Count: 1}
+	_, _, ref, err = fixtureObjects(s, "ns", "fixture:1")
+	if err != nil || ref.Name != "web" {
+		t.Fatalf("ref %+v, %v", ref, err)
+	}
+	if got := streamPlan(s); got.Lifetime != 0 {
+		t.Fatalf("no lifetime unless the scenario sets one: %+v", got)
+	}
+	s.StreamLifetime = 15 * time.Second
+	if got := streamPlan(s); got.Lifetime != s.StreamLifetime {
+		t.Fatalf("stream plan %+v", got)
+	}
+}
+
+// TestFinalShare: the last full second of every request path, and the
+// latest sessions of every stream path (a sparse series: sessions by the
+// second they opened), say which version served at the end.
+func TestFinalShare(t *testing.T) {
+	sec := func(versions map[string]int) *outcome.Second { return &outcome.Second{Versions: versions} }
+	r := &outcome.LoadResult{Paths: map[string]*outcome.PathStats{
+		"nodeport": {Series: []*outcome.Second{sec(map[string]int{"v1": 50}), sec(map[string]int{"v2": 50}), sec(map[string]int{"v1": 3})}},
+		// sessions opened at the start on v1, and their successors on v2
+		"nodeport+sse": {Stream: &outcome.StreamStats{}, Series: []*outcome.Second{sec(map[string]int{"v1": 6}), sec(map[string]int{"v2": 6})}},
+	}}
+	if got := finalShare(r, "v2"); got != 1 {
+		t.Fatalf("share %v, want 1", got)
+	}
+	r.Paths["nodeport+sse"].Series = append(r.Paths["nodeport+sse"].Series, sec(map[string]int{"v1": 2}))
+	if got := finalShare(r, "v2"); got != 50.0/52 {
+		t.Fatalf("share %v: the latest sessions on v1 count", got)
 	}
 }

@@ -115,6 +115,10 @@ func checkDisruptions(s Spec, ctl *controller, p *problems) []suites.DisruptionK
 			continue
 		}
 		out = append(out, k)
+		if k == suites.RainbowSwitch {
+			p.addf(field, " %q: a rainbow switch needs the fixture, which the runner deploys as its first colour; a scenario file's manifests are applied as they are: use another disruption", d)
+			continue
+		}
 		if ctl == nil {
 			continue
 		}
