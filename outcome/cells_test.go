@@ -15,7 +15,7 @@ func TestJudgeCellsJudgesEachClientAlone(t *testing.T) {
 	e.Load.Paths["nodeport+ka"] = &PathStats{Path: "nodeport+ka", Scheduled: 1000, Sent: 1000, OK: 997, FailedAll: 3, Last: e.Load.Paths["nodeport"].Last}
 	e.Reconciliation = Reconcile(e.Load, map[string]int{"nodeport": 1000, "nodeport+ka": 1000})
 	e.RacesInSpan = map[string]int{"nodeport+ka": 3}
-	exp := Expectations{NewConnections: {ExpectPass, "endpoint removal outruns nothing"}, KeepAlive: {ExpectFail, "pooled connections meet the exit"}}
+	exp := Expectations{NewConnections: {Expect: ExpectPass, Why: "endpoint removal outruns nothing"}, KeepAlive: {Expect: ExpectFail, Why: "pooled connections meet the exit"}}
 	cells, v := JudgeCells(e, exp)
 	if len(cells) != 2 || cells[0].Verdict.Result != Pass || cells[1].Verdict.Result != Fail || !v.AsExpected {
 		t.Fatalf("cells %+v, folded %+v", cells, v)
@@ -24,7 +24,7 @@ func TestJudgeCellsJudgesEachClientAlone(t *testing.T) {
 		t.Fatalf("folded %+v", v)
 	}
 	// the same evidence against a pass for both clients is not as expected
-	exp[KeepAlive] = Expected{ExpectPass, ""}
+	exp[KeepAlive] = Expected{Expect: ExpectPass, Why: ""}
 	if _, v := JudgeCells(e, exp); v.AsExpected {
 		t.Fatalf("folded %+v", v)
 	}
@@ -39,7 +39,7 @@ func TestACellIsJudgedOnItsOwnPathsLoad(t *testing.T) {
 	e.Load.Paths["nodeport+ka"] = &PathStats{Path: "nodeport+ka", Scheduled: 1000, Sent: 1000, OK: 1000, Last: e.Load.Paths["nodeport"].Last}
 	e.Reconciliation = Reconcile(e.Load, map[string]int{"nodeport": 1000, "nodeport+ka": 1000})
 	e.Load.Valid, e.Load.Invalid = false, []string{"nodeport: generator stalled: a request started 1.7s behind its schedule"}
-	cells, _ := JudgeCells(e, Expectations{NewConnections: {ExpectPass, ""}, KeepAlive: {ExpectPass, ""}})
+	cells, _ := JudgeCells(e, Expectations{NewConnections: {Expect: ExpectPass, Why: ""}, KeepAlive: {Expect: ExpectPass, Why: ""}})
 	if cells[0].Verdict.Result != Invalid || cells[1].Verdict.Result != Pass || e.Load.Valid {
 		t.Fatalf("cells %+v", cells)
 	}
@@ -56,7 +56,7 @@ func TestAStuckRolloutNamesTheScenario(t *testing.T) {
 	e.Window.Paths["nodeport+ka"] = &WindowPath{Sent: 1000}
 	e.Load.Paths["nodeport+ka"] = &PathStats{Path: "nodeport+ka", Scheduled: 1000, Sent: 1000, OK: 1000, Last: e.Load.Paths["nodeport"].Last}
 	e.Reconciliation = Reconcile(e.Load, map[string]int{"nodeport": 1000, "nodeport+ka": 1000})
-	exp := Expectations{NewConnections: {ExpectStuck, "maxUnavailable 0"}, KeepAlive: {ExpectStuck, "maxUnavailable 0"}}
+	exp := Expectations{NewConnections: {Expect: ExpectStuck, Why: "maxUnavailable 0"}, KeepAlive: {Expect: ExpectStuck, Why: "maxUnavailable 0"}}
 	if _, v := JudgeCells(e, exp); v.Result != Stuck || !v.AsExpected || v.Expected != ExpectStuck {
 		t.Fatalf("folded %+v", v)
 	}

@@ -100,8 +100,15 @@ const loadTolerance = 500 * time.Millisecond
 // exercised and every request was accounted for can pass or fail; anything
 // else is invalid, never a pass.
 func Judge(e Evidence, expect Expectation) Verdict {
+	return JudgeExpected(e, Expected{Expect: expect})
+}
+
+// JudgeExpected is Judge against an expectation that may spare some paths
+// of a control's duty to fail on every path (Expected.MayPass).
+func JudgeExpected(e Evidence, x Expected) Verdict {
+	expect := x.Expect
 	v := Verdict{Expected: expect}
-	v.Result, v.Reason = judge(e, expect)
+	v.Result, v.Reason = judge(e, expect, x.MayPass)
 	switch expect {
 	case ExpectPass:
 		v.AsExpected = v.Result == Pass
@@ -111,11 +118,13 @@ func Judge(e Evidence, expect Expectation) Verdict {
 		v.AsExpected = v.Result == Blocked
 	case ExpectStuck:
 		v.AsExpected = v.Result == Stuck
+	case ExpectRisk:
+		v.AsExpected = v.Result == Pass || v.Result == Fail
 	}
 	return v
 }
 
-func judge(e Evidence, expect Expectation) (Result, string) {
+func judge(e Evidence, expect Expectation, mayPass map[string]string) (Result, string) {
 	if e.Blocked != "" {
 		if e.Window.Failed() > 0 {
 			return Fail, e.Blocked + "; meanwhile " + e.Window.Summary()
@@ -158,7 +167,7 @@ func judge(e Evidence, expect Expectation) (Result, string) {
 			return Invalid, "system under test saturated, not a shutdown race: " + sat
 		}
 		if expect == ExpectFail {
-			if blind := blindPaths(e); len(blind) > 0 {
+			if blind := blindPaths(e, mayPass); len(blind) > 0 {
 				return Invalid, "instrument blind on " + strings.Join(blind, ", ") + ": this control must fail on every path it loads, in race classes, inside the disruption; " + e.Window.Summary()
 			}
 		}
@@ -239,11 +248,12 @@ func shortPaths(e Evidence) []string {
 	return out
 }
 
-// blindPaths are loaded paths without a race-class failure inside the span.
-func blindPaths(e Evidence) []string {
+// blindPaths are loaded paths without a race-class failure inside the
+// span, but for those the expectation lets pass.
+func blindPaths(e Evidence, mayPass map[string]string) []string {
 	var out []string
 	for _, p := range e.Paths {
-		if e.RacesInSpan[p] == 0 {
+		if _, spared := mayPass[p]; !spared && e.RacesInSpan[p] == 0 {
 			out = append(out, p)
 		}
 	}

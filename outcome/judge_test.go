@@ -156,3 +156,34 @@ func TestCrossCheckCountsRetriedRequestsOnce(t *testing.T) {
 		t.Fatalf("%+v", sc)
 	}
 }
+
+// TestAControlMayPassOnlyWhereItsExpectationSays: a path a fail
+// expectation spares (Expected.MayPass) is not held to fail; every other
+// path still is, and a spared path alone proves nothing.
+func TestAControlMayPassOnlyWhereItsExpectationSays(t *testing.T) {
+	withHeadless := func(e *Evidence) {
+		e.Paths = append(e.Paths, "headless")
+		e.Window.Paths["headless"] = &WindowPath{Sent: 1000}
+		e.Load.Paths["headless"] = &PathStats{Path: "headless", Scheduled: 1000, Sent: 1000, OK: 1000, Last: t0.Add(25 * time.Second)}
+		e.Reconciliation = Reconcile(e.Load, map[string]int{"nodeport": 1000, "headless": 1000})
+	}
+	spare := map[string]string{"headless": "a DNS client falls through to the next address"}
+	if v := JudgeExpected(with(ev(1000, 7), withHeadless), Expected{Expect: ExpectFail, MayPass: spare}); v.Result != Fail || !v.AsExpected {
+		t.Errorf("spared headless: %+v", v)
+	}
+	if v := JudgeExpected(with(ev(1000, 7), withHeadless), Expected{Expect: ExpectFail}); v.Result != Invalid || !strings.Contains(v.Reason, "instrument blind on headless") {
+		t.Errorf("unspared headless: %+v", v)
+	}
+	if v := JudgeExpected(with(ev(1000, 7), withHeadless), Expected{Expect: ExpectFail, MayPass: map[string]string{"nodeport": "x"}}); v.Result != Invalid || !strings.Contains(v.Reason, "instrument blind on headless") {
+		t.Errorf("sparing another path: %+v", v)
+	}
+	if v := JudgeExpected(with(ev(1000, 0), withHeadless), Expected{Expect: ExpectFail, MayPass: spare}); v.Result != Invalid || !strings.Contains(v.Reason, "instrument blind on every path") {
+		t.Errorf("no failure anywhere: %+v", v)
+	}
+	// JudgeCells hands each client its spared paths, and the cell records them
+	e := with(ev(1000, 7), withHeadless)
+	cells, v := JudgeCells(e, Expectations{NewConnections: {Expect: ExpectFail, MayPass: spare}})
+	if !v.AsExpected || len(cells) != 1 || cells[0].MayPass["headless"] == "" {
+		t.Errorf("cells %+v, verdict %+v", cells, v)
+	}
+}

@@ -68,4 +68,10 @@ const (
 	// and be rolled back with zero failed requests, reported as its own
 	// outcome.
 	ExpectStuck Expectation = "stuck"
+	// ExpectRisk: the configuration can drop requests, but only the few in
+	// flight at a moment (an exit under pooled connections), so one trial
+	// may see none. A valid run is as expected whether it drops requests
+	// or not; it is never read as safe, and the report counts what it
+	// dropped. Repeat trials to see the rate.
+	ExpectRisk Expectation = "at-risk"
 )

@@ -87,7 +87,10 @@ func (c cellRef) Text() string {
 // isFlaky reports whether the trials of one cell disagree.
 func isFlaky(refs []cellRef) bool {
 	for _, r := range refs[1:] {
-		if r.Cell.Verdict.Result != refs[0].Cell.Verdict.Result || r.Cell.Verdict.AsExpected != refs[0].Cell.Verdict.AsExpected {
+		// an at-risk cell may pass one trial and fail the next: both are
+		// what it expects
+		risk := r.Cell.Expected == outcome.ExpectRisk && r.Cell.Verdict.AsExpected
+		if (r.Cell.Verdict.Result != refs[0].Cell.Verdict.Result && !risk) || r.Cell.Verdict.AsExpected != refs[0].Cell.Verdict.AsExpected {
 			return true
 		}
 	}
@@ -402,6 +405,9 @@ func details(o *outcome.Outcome) []string {
 		line := fmt.Sprintf("%s clients (%s): **%s**, expected %s", c.Client, strings.Join(c.Paths, ", "), c.Verdict.Result, c.Expected)
 		if c.Why != "" {
 			line += " — " + c.Why
+		}
+		for _, p := range sortedKeys(c.MayPass) {
+			line += fmt.Sprintf("; %s may pass: %s", p, c.MayPass[p])
 		}
 		out = append(out, line+": "+c.Verdict.Reason)
 	}

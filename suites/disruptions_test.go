@@ -125,3 +125,62 @@ func TestStreamsSetRainbow(t *testing.T) {
 		t.Errorf("id %s", got)
 	}
 }
+
+// TestExitOnlyProfilesMayPassOnHeadless: the headless path's client falls
+// through to the next address, so only the exit-only profiles (naive, a
+// classic sidecar) spare it — and only where they are expected to fail;
+// every other path, and every other profile's headless path, must fail as
+// a control's does.
+func TestExitOnlyProfilesMayPassOnHeadless(t *testing.T) {
+	for _, name := range fixtures.AllProfileNames() {
+		p, err := fixtures.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := Scenario{Profile: p, Disruption: chaos.DeletePods{Count: 1}, Paths: Paths}
+		x := s.Expectations()
+		for c, e := range x {
+			want := exitOnly[name] && e.Expect == outcome.ExpectFail && c != outcome.Streams
+			if got := len(e.MayPass) > 0; got != want {
+				t.Errorf("%s %s: spares %v, want sparing %v", name, c, e.MayPass, want)
+			}
+			for path := range e.MayPass {
+				if Path(path).Base() != PathHeadless || outcome.ClientOf(path) != c {
+					t.Errorf("%s %s spares %s", name, c, path)
+				}
+			}
+		}
+	}
+	// a scenario's own expectation spares nothing
+	naive, _ := fixtures.Preset(fixtures.Naive)
+	s := Scenario{Profile: naive, Expect: outcome.ExpectFail, Why: "x", Paths: Paths}
+	if x := s.Expectations(); len(x[outcome.NewConnections].MayPass) > 0 {
+		t.Errorf("override spares %v", x[outcome.NewConnections].MayPass)
+	}
+}
+
+// TestPlanForWaitsForTheSlowestAnswer: a profile with long requests gets a
+// client timeout above them (they would fail at the client otherwise);
+// every other profile keeps the plan's.
+func TestPlanForWaitsForTheSlowestAnswer(t *testing.T) {
+	for _, name := range fixtures.AllProfileNames() {
+		p, _ := fixtures.Preset(name)
+		got := PlanFor(MatrixPlan, p)
+		if p.SlowEvery > 0 {
+			if got.Timeout <= p.Latency+p.SlowLatency {
+				t.Errorf("%s: timeout %s for answers of %s", name, got.Timeout, p.Latency+p.SlowLatency)
+			}
+		} else if got != MatrixPlan {
+			t.Errorf("%s: plan changed to %+v", name, got)
+		}
+	}
+	entries, err := MatrixSet(MatrixFilter{Extras: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if s := e.Scenario; s.Profile.SlowEvery > 0 && s.Plan.Timeout <= s.Profile.SlowLatency {
+			t.Errorf("%s: timeout %s", s.ID(), s.Plan.Timeout)
+		}
+	}
+}

@@ -75,7 +75,41 @@ func (s Scenario) Expectations() outcome.Expectations {
 	if r, ok := s.Disruption.(chaos.RainbowSwitch); ok {
 		return RainbowExpectations(s.Profile, r, s.StreamLifetime, s.Plan.ConnLifetime)
 	}
-	return s.Profile.Expectations()
+	return spareHeadless(fixtures.ProfileName(s.Profile.Name), s.Profile.Expectations())
+}
+
+// exitOnly are the profiles whose failures all come from the pod (or its
+// proxy) exiting at the deletion: the connect race (new connections sent
+// by rules that still list the pod) and the requests in flight when it
+// exits.
+var exitOnly = map[fixtures.ProfileName]bool{fixtures.Naive: true, fixtures.SidecarClassicP: true}
+
+// spareHeadless lets the headless path pass where an exit-only profile is
+// expected to fail. Its client resolves the name for every connection and
+// tries each address in turn, as Go's dialer does: CoreDNS drops a
+// terminating pod from its answers as soon as the EndpointSlice marks it,
+// and a dial to a pod that is gone falls through to the next address
+// (after up to 2 s). So the connect race turns into latency, not failures
+// (measured: a naive rollout restart, 117 of 987 headless requests over
+// 500 ms, none failed, while clusterip lost 103 of 989), and only the
+// requests in flight at the exit fail — about one per pod at the matrix's
+// rate and the app's 50 ms, so often none under a one-pod disruption. The
+// cell still fails as expected through its other paths.
+func spareHeadless(name fixtures.ProfileName, x outcome.Expectations) outcome.Expectations {
+	if !exitOnly[name] {
+		return x
+	}
+	spare := func(c outcome.Client, path Path, why string) {
+		e := x[c]
+		if e.Expect != outcome.ExpectFail {
+			return
+		}
+		e.MayPass = map[string]string{string(path): why}
+		x[c] = e
+	}
+	spare(outcome.NewConnections, PathHeadless, "a DNS client that re-resolves for every connection and falls through to the next address never meets the connect race (CoreDNS drops the terminating pod at once; a dial to a gone pod moves on after up to 2 s): only the requests in flight at the exit fail, about one per pod")
+	spare(outcome.KeepAlive, PathHeadless.WithKeepAlive(), "its pooled connections are cut at the exit, but each re-dial resolves anew and skips the gone pod: only the requests in flight on them at the exit fail, about one per pod")
+	return x
 }
 
 // MustFail says whether some client on its paths must drop requests: a
