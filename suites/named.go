@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/zerodrop/zerodrop/chaos"
@@ -74,6 +75,7 @@ func GatingSuite() []Entry {
 	toDelete := scenario(fixtures.PreStopAndDrain, chaos.CloneSetDeletePods{Count: 1}, "", base...)
 	toDelete.Workload = workload.CloneSet
 	out = append(out, Entry{inPlace, []Label{Disruptions, OpenKruise}}, Entry{toDelete, []Label{Disruptions, OpenKruise}})
+	out = append(out, inPlaceGraceCases(base)...)
 	out = append(out, StreamsSet()...)
 	out = append(out, SidecarsSet()...)
 	return append(out, StuckSet()...)
@@ -141,4 +143,33 @@ func SidecarsSet() []Entry {
 		out = append(out, Entry{s, labels})
 	}
 	return out
+}
+
+// InPlaceGrace is the inPlaceUpdateStrategy.gracePeriodSeconds of the
+// known-good in-place case: longer than kube-proxy and the ingress
+// controller take to drop a not-ready endpoint (1-2.5 s measured).
+const InPlaceGrace = 10
+
+// inPlaceGraceCases are an in-place update of an app that exits on
+// SIGTERM, with and without OpenKruise's in-place grace period. OpenKruise
+// marks the pod not ready (its readiness gate) and then updates the
+// container's image, and the kubelet restarts the container: SIGTERM
+// without a preStop, so the app exits at once. Without a grace period the
+// restart comes while kube-proxy still sends the pod new connections
+// (known-bad); with inPlaceUpdateStrategy.gracePeriodSeconds OpenKruise
+// waits between the two, and the endpoint is gone first (known-good for
+// new connections; pooled ones stay on the pod through conntrack and the
+// few requests in flight on them at the restart are cut).
+func inPlaceGraceCases(paths []Path) []Entry {
+	bad := scenario(fixtures.Naive, chaos.CloneSetUpdate{Version: "v2"}, "", paths...)
+	bad.Workload = workload.CloneSet
+	good := scenario(fixtures.Naive, chaos.CloneSetUpdate{Version: "v2"}, "", paths...)
+	good.Workload = workload.CloneSet
+	good.Variant = fmt.Sprintf("inplace-grace-%ds", InPlaceGrace)
+	p := &good.Profile
+	p.Name = "naive-inplace-grace"
+	p.Strategy.InPlaceGraceSeconds = InPlaceGrace
+	p.Expect, p.Why = fixtures.ExpectPass, fmt.Sprintf("OpenKruise takes the pod out of its Services (readiness gate) and waits %d s before it restarts the container: kube-proxy has dropped the endpoint before the app exits, so no new connection reaches it", InPlaceGrace)
+	p.ExpectKeepAlive, p.WhyKeepAlive = fixtures.ExpectRisk, "pooled connections stay on the pod (conntrack) through the grace period, and the app, which exits on SIGTERM, cuts the few requests in flight on them at the restart"
+	return []Entry{{bad, []Label{OpenKruise, Control}}, {good, []Label{OpenKruise}}}
 }

@@ -37,8 +37,14 @@ func TestSelect(t *testing.T) {
 			t.Errorf("%s carries openkruise but runs a %s", e.Scenario.ID(), e.Scenario.Workload)
 		}
 	}
-	if n := count("control && !gating && !streams && !sidecars && !stuck"); n != 2 {
+	if n := count("control && !gating && !streams && !sidecars && !stuck && !openkruise"); n != 2 {
 		t.Errorf("the further controls (SIGKILL, lost node): %d, want 2", n)
+	}
+	if n := count("openkruise && control"); n != 1 {
+		t.Errorf("the in-place update without a grace period is openkruise's one control: %d", n)
+	}
+	if n := count("openkruise && !disruptions"); n != 2 {
+		t.Errorf("the in-place grace pair runs only with openkruise: %d", n)
 	}
 	_, err := Select(all, "gating ||| x")
 	if err == nil || !strings.Contains(err.Error(), "Did you mean '||'") || strings.Contains(err.Error(), "{{") || strings.Contains(err.Error(), "\x1b") {
