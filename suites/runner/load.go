@@ -3,10 +3,13 @@ package runner
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"math"
 	"path/filepath"
 	"time"
 
 	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/internal/phase"
 	"github.com/zerodrop/zerodrop/load"
 	"github.com/zerodrop/zerodrop/outcome"
 	"github.com/zerodrop/zerodrop/suites"
@@ -54,14 +57,16 @@ func (loadPhase) Execute(ctx context.Context, st *State) error {
 		return err
 	}
 	st.sink = sink
-	st.tracker = load.NewTracker(load.SinkFunc(func(r outcome.Record) error {
+	meter := load.NewMeter(load.SinkFunc(func(r outcome.Record) error {
 		if r.Class.Failed() {
 			st.failMu.Lock()
 			st.failures = append(st.failures, r)
 			st.failMu.Unlock()
 		}
 		return sink.Write(r)
-	}))
+	}), s.PathNames()...)
+	st.tracker = load.NewTracker(meter)
+	st.stopProgress = reportProgress(ctx, st, meter)
 	if !inCluster.empty() {
 		r, err := startRemote(ctx, st, inCluster)
 		if err != nil {
@@ -85,6 +90,31 @@ func (loadPhase) Execute(ctx context.Context, st *State) error {
 	}
 	st.note("load_start", fmt.Sprintf("%d rps per path, paths %v", s.Plan.Rate, s.Paths))
 	return nil
+}
+
+// reportProgress logs the load's live figures once a second, per path its
+// results in the last second and its failures so far, until the returned
+// func is called; then it ends them.
+func reportProgress(ctx context.Context, st *State, meter *load.Meter) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		meter.Report(ctx, tick.C, func(s load.Snapshot) {
+			attrs := []any{"namespace", st.ns}
+			for _, p := range s.Paths {
+				attrs = append(attrs, slog.Group(p.Path, "rate", int(math.Round(p.Rate())), "failed", p.FailedTotal))
+			}
+			phase.Live(st.log, "load", attrs...)
+		})
+		phase.Live(st.log, "load", "namespace", st.ns)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // targets are one side's request and stream targets.

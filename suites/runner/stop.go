@@ -13,6 +13,9 @@ import (
 type stopPhase struct{}
 
 func (stopPhase) Execute(ctx context.Context, st *State) error {
+	if st.stopProgress != nil {
+		st.stopProgress()
+	}
 	if st.sink == nil {
 		return nil
 	}
