@@ -2,6 +2,8 @@ package load
 
 import (
 	"context"
+	"log/slog"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -32,6 +34,16 @@ func (p PathProgress) Rate() float64 {
 		return 0
 	}
 	return float64(p.Answered) / p.Interval.Seconds()
+}
+
+// LogAttrs are the snapshot as structured log attributes: per path a
+// group of its rate (results per second, rounded) and its failures so far.
+func (s Snapshot) LogAttrs() []any {
+	out := make([]any, 0, len(s.Paths))
+	for _, p := range s.Paths {
+		out = append(out, slog.Group(p.Path, "rate", int(math.Round(p.Rate())), "failed", p.FailedTotal))
+	}
+	return out
 }
 
 // Progress receives live snapshots, like vegeta's Pacer is handed in: the

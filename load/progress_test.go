@@ -1,9 +1,13 @@
 package load
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,6 +67,17 @@ func TestMeterCountsEveryPathsResults(t *testing.T) {
 	}
 	if res.Paths["flaky"].FailedAll == 0 || res.Paths["good"].FailedAll != 0 || res.Paths["good"].Sent == 0 {
 		t.Fatalf("the server did not fail half of flaky's requests only: %+v %+v", res.Paths["flaky"], res.Paths["good"])
+	}
+	var log bytes.Buffer
+	slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}})).Info("load", end.LogAttrs()...)
+	f := end.Paths[0]
+	if want := fmt.Sprintf("level=INFO msg=load flaky.rate=%d flaky.failed=%d", f.Answered, f.FailedTotal); !strings.HasPrefix(log.String(), want) {
+		t.Errorf("logged %q, want it to begin %q", log.String(), want)
 	}
 	if int(passed.Load()) != total {
 		t.Fatalf("the meter passed on %d records of %d", passed.Load(), total)

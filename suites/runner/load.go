@@ -3,8 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"math"
 	"path/filepath"
 	"time"
 
@@ -103,11 +101,7 @@ func reportProgress(ctx context.Context, st *State, meter *load.Meter) func() {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		meter.Report(ctx, tick.C, func(s load.Snapshot) {
-			attrs := []any{"namespace", st.ns}
-			for _, p := range s.Paths {
-				attrs = append(attrs, slog.Group(p.Path, "rate", int(math.Round(p.Rate())), "failed", p.FailedTotal))
-			}
-			phase.Live(st.log, "load", attrs...)
+			phase.Live(st.log, "load", append([]any{"namespace", st.ns}, s.LogAttrs()...)...)
 		})
 		phase.Live(st.log, "load", "namespace", st.ns)
 	}()

@@ -1,9 +1,11 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zerodrop/zerodrop/internal/phase"
 	"github.com/zerodrop/zerodrop/load"
 	"github.com/zerodrop/zerodrop/outcome"
 )
@@ -61,12 +64,21 @@ failure (retried-no-answer, retried-unwritten): a client that is not Go would ha
 				}
 				return sink.Write(r)
 			})
-			l, err := load.Start(cmd.Context(), plan, []load.Target{target}, counted)
+			// on a terminal, the live rate and failures while it runs
+			log := g.logger()
+			meter := load.NewMeter(counted, path)
+			step := phase.Step(log, "load "+url)
+			stopProgress := progress(cmd.Context(), log, meter)
+			l, err := load.Start(cmd.Context(), plan, []load.Target{target}, meter)
 			if err != nil {
+				stopProgress()
+				step(err)
 				sink.Close()
 				return err
 			}
 			res, werr := l.Wait()
+			stopProgress()
+			step(werr)
 			if err := sink.Close(); err != nil && werr == nil {
 				werr = err
 			}
@@ -100,6 +112,24 @@ failure (retried-no-answer, retried-unwritten): a client that is not Go would ha
 	f.IntVar(&pool, "pool", 4, "connections in the keep-alive pool")
 	f.StringVarP(&out, "out", "o", "", "directory for records.jsonl and summary.json (required)")
 	return cmd
+}
+
+// progress logs the meter's live figures once a second until the
+// returned func is called; then it ends them.
+func progress(ctx context.Context, log *slog.Logger, meter *load.Meter) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		meter.Report(ctx, tick.C, func(s load.Snapshot) { phase.Live(log, "load", s.LogAttrs()...) })
+		phase.Live(log, "load")
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // printClasses prints the per-class table of a finished load.
