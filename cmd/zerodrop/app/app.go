@@ -90,6 +90,11 @@ func (g *globals) setupLog() {
 		return w
 	})
 	g.handler = newStatusHandler(g.status, level)
+	if g.verbose {
+		// client-go's lines go above the status too
+		klog.LogToStderr(false)
+		klog.SetOutput(g.status)
+	}
 	if _, outTTY := terminal(g.stdout); outTTY {
 		// the same screen: what the command prints goes above the status
 		g.stdout = g.status
