@@ -123,3 +123,20 @@ func (m *Meter) Report(ctx context.Context, tick <-chan time.Time, fn Progress) 
 		}
 	}
 }
+
+// ReportEvery hands fn a snapshot every d until the returned func is
+// called, which returns once fn is no longer called.
+func (m *Meter) ReportEvery(ctx context.Context, d time.Duration, fn Progress) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(d)
+		defer tick.Stop()
+		m.Report(ctx, tick.C, fn)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}

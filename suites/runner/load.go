@@ -94,20 +94,12 @@ func (loadPhase) Execute(ctx context.Context, st *State) error {
 // results in the last second and its failures so far, until the returned
 // func is called; then it ends them.
 func reportProgress(ctx context.Context, st *State, meter *load.Meter) func() {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		meter.Report(ctx, tick.C, func(s load.Snapshot) {
-			phase.Live(st.log, "load", append([]any{"namespace", st.ns}, s.LogAttrs()...)...)
-		})
-		phase.Live(st.log, "load", "namespace", st.ns)
-	}()
+	stop := meter.ReportEvery(ctx, time.Second, func(s load.Snapshot) {
+		phase.Live(st.log, "load", append([]any{"namespace", st.ns}, s.LogAttrs()...)...)
+	})
 	return func() {
-		cancel()
-		<-done
+		stop()
+		phase.Live(st.log, "load", "namespace", st.ns)
 	}
 }
 

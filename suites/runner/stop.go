@@ -13,9 +13,6 @@ import (
 type stopPhase struct{}
 
 func (stopPhase) Execute(ctx context.Context, st *State) error {
-	if st.stopProgress != nil {
-		st.stopProgress()
-	}
 	if st.sink == nil {
 		return nil
 	}
@@ -41,6 +38,9 @@ func (stopPhase) Execute(ctx context.Context, st *State) error {
 		res, n := st.remote.stop()
 		st.followed = n
 		parts = append(parts, res)
+	}
+	if st.stopProgress != nil {
+		st.stopProgress()
 	}
 	st.note("load_stop", "")
 	errs = append(errs, st.sink.Close())

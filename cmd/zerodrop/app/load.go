@@ -1,11 +1,9 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,7 +66,8 @@ failure (retried-no-answer, retried-unwritten): a client that is not Go would ha
 			log := g.logger()
 			meter := load.NewMeter(counted, path)
 			step := phase.Step(log, "load "+url)
-			stopProgress := progress(cmd.Context(), log, meter)
+			stopFigures := meter.ReportEvery(cmd.Context(), time.Second, func(s load.Snapshot) { phase.Live(log, "load", s.LogAttrs()...) })
+			stopProgress := func() { stopFigures(); phase.Live(log, "load") }
 			l, err := load.Start(cmd.Context(), plan, []load.Target{target}, meter)
 			if err != nil {
 				stopProgress()
@@ -112,24 +111,6 @@ failure (retried-no-answer, retried-unwritten): a client that is not Go would ha
 	f.IntVar(&pool, "pool", 4, "connections in the keep-alive pool")
 	f.StringVarP(&out, "out", "o", "", "directory for records.jsonl and summary.json (required)")
 	return cmd
-}
-
-// progress logs the meter's live figures once a second until the
-// returned func is called; then it ends them.
-func progress(ctx context.Context, log *slog.Logger, meter *load.Meter) func() {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		meter.Report(ctx, tick.C, func(s load.Snapshot) { phase.Live(log, "load", s.LogAttrs()...) })
-		phase.Live(log, "load")
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
 }
 
 // printClasses prints the per-class table of a finished load.
