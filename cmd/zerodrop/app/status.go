@@ -188,9 +188,10 @@ func (s *status) render(b *bytes.Buffer) {
 	s.drawn = len(lines)
 }
 
-// lines are the status's lines: one per namespace (the phases of none
-// first), in the order they first opened; per line its open phases,
-// outermost first, each with its elapsed time, then its live figures.
+// lines are the status's lines: one per namespace, in the order they
+// first opened; per line its open phases in the order they opened (a phase
+// and its steps, or phases side by side: the log does not say which), each
+// with its elapsed time, then its live figures.
 func (s *status) lines() []string {
 	var order []string
 	parts := map[string][]string{}
@@ -212,7 +213,7 @@ func (s *status) lines() []string {
 		}
 	}
 	for _, ns := range order {
-		line := strings.Join(parts[ns], " › ")
+		line := strings.Join(parts[ns], " · ")
 		for _, l := range s.live {
 			if l.ns == ns {
 				line = strings.TrimSpace(line + " │ " + l.msg + " " + l.text)

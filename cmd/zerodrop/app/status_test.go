@@ -71,12 +71,12 @@ func TestStatusShowsOpenPhasesAndPrintsFinishedOnes(t *testing.T) {
 	build := phase.Start(log, "build kubelet")
 	c.add(3 * time.Second)
 	s.draw()
-	if got := statusOf(buf.String(), 0); len(got) != 1 || got[0] != "image factory 3s › build kubelet 3s" {
+	if got := statusOf(buf.String(), 0); len(got) != 1 || got[0] != "image factory 3s · build kubelet 3s" {
 		t.Fatalf("status %q, want both phases ticking", got)
 	}
 	c.add(62 * time.Second)
 	s.draw()
-	if got := statusOf(buf.String(), 0); got[0] != "image factory 1m05s › build kubelet 1m05s" {
+	if got := statusOf(buf.String(), 0); got[0] != "image factory 1m05s · build kubelet 1m05s" {
 		t.Fatalf("status %q after a minute", got)
 	}
 	if err := build(nil); err != nil {
@@ -105,7 +105,7 @@ func TestStatusShowsStepsAndLiveFigures(t *testing.T) {
 	phase.Live(log, "load", "namespace", ns, slog.Group("clusterip", "rate", 100, "failed", 0), slog.Group("nodeport", "rate", 97, "failed", 3))
 	c.add(2 * time.Second)
 	s.draw()
-	want := "scenario naive/rolling-update 2s › warm 2s │ load clusterip 100/s 0 failed, nodeport 97/s 3 failed"
+	want := "scenario naive/rolling-update 2s · warm 2s │ load clusterip 100/s 0 failed, nodeport 97/s 3 failed"
 	if got := statusOf(buf.String(), 0); len(got) != 1 || got[0] != want {
 		t.Fatalf("status %q\nwant %q", got, want)
 	}
@@ -152,7 +152,7 @@ func TestStatusOneLinePerNamespaceWhenScenariosRunSideBySide(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, l := range sc[4:] {
-		m := regexp.MustCompile(`^scenario s(\d) 5s › disrupt 5s │ load clusterip 10(\d)/s (\d) failed$`).FindStringSubmatch(l)
+		m := regexp.MustCompile(`^scenario s(\d) 5s · disrupt 5s │ load clusterip 10(\d)/s (\d) failed$`).FindStringSubmatch(l)
 		if m == nil || m[1] != m[2] || m[1] != m[3] || seen[m[1]] {
 			t.Fatalf("status line %q mixes or repeats namespaces:\n%s", l, strings.Join(sc, "\n"))
 		}
