@@ -392,11 +392,16 @@ func (h *statusHandler) WithGroup(name string) slog.Handler {
 }
 
 // figures renders live figures: "good 100/s 0 failed, flaky 98/s 12
-// failed" for groups of rate and failed, key=value for anything else.
+// failed" for groups of rate and failed, a status as it is (kind's
+// "Starting control-plane"), key=value for anything else.
 func figures(as []slog.Attr) string {
 	var out []string
 	for _, a := range as {
-		if a.Value.Kind() != slog.KindGroup {
+		switch {
+		case a.Key == "status":
+			out = append(out, a.Value.String())
+			continue
+		case a.Value.Kind() != slog.KindGroup:
 			out = append(out, a.String())
 			continue
 		}

@@ -127,6 +127,20 @@ func TestStatusShowsStepsAndLiveFigures(t *testing.T) {
 	}
 }
 
+func TestStatusShowsKindsStatus(t *testing.T) {
+	buf, _, log, _ := fakeTerminal(slog.LevelInfo)
+	done := phase.Start(log, "create cluster", "name", "zerodrop")
+	phase.Live(log, "kind", "status", "Preparing nodes 📦")
+	if got := statusOf(buf.String(), 0); got[0] != "create cluster 0s │ kind Preparing nodes 📦" {
+		t.Fatalf("status %q", got)
+	}
+	phase.Live(log, "kind")
+	done(nil)
+	if sc := screen(buf.String()); len(sc) != 2 || sc[1] != "" {
+		t.Fatalf("screen:\n%s", strings.Join(sc, "\n"))
+	}
+}
+
 func TestStatusOneLinePerNamespaceWhenScenariosRunSideBySide(t *testing.T) {
 	buf, s, log, c := fakeTerminal(slog.LevelInfo)
 	var wg sync.WaitGroup
