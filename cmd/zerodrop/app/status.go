@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/zerodrop/zerodrop/internal/phase"
@@ -183,7 +184,7 @@ func (s *status) render(b *bytes.Buffer) {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(truncate(l, width-1))
+		b.WriteString(truncate(printable(l), width-1))
 	}
 	s.drawn = len(lines)
 }
@@ -298,6 +299,17 @@ func elapsed(d time.Duration) string {
 		return fmt.Sprintf("%dm%02ds", m, sec)
 	}
 	return fmt.Sprintf("%ds", sec)
+}
+
+// printable replaces what would move the cursor or change the terminal
+// (a command's output may hold escapes, carriage returns) with spaces.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // truncate cuts s to n runes, marking the cut.

@@ -134,6 +134,10 @@ func TestStatusShowsKindsStatus(t *testing.T) {
 	if got := statusOf(buf.String(), 0); got[0] != "create cluster 0s │ kind Preparing nodes 📦" {
 		t.Fatalf("status %q", got)
 	}
+	phase.Live(log, "kind", "status", "\x1b[31mred\r\nline")
+	if got := statusOf(buf.String(), 0); len(got) != 1 || got[0] != "create cluster 0s │ kind  [31mred  line" {
+		t.Fatalf("status %q: control characters not replaced", got)
+	}
 	phase.Live(log, "kind")
 	done(nil)
 	if sc := screen(buf.String()); len(sc) != 2 || sc[1] != "" {
