@@ -107,6 +107,7 @@ func Up(ctx context.Context, spec Spec, o UpOptions) (*Cluster, error) {
 		cluster.CreateWithDisplayUsage(false),
 		cluster.CreateWithDisplaySalutation(false),
 	)
+	phase.Live(log, "kind") // its status ends with it
 	if err != nil {
 		dir := o.LogsDir
 		if dir == "" {

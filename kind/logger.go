@@ -3,6 +3,9 @@ package kind
 import (
 	"fmt"
 	"log/slog"
+	"strings"
+
+	"github.com/zerodrop/zerodrop/internal/phase"
 
 	kindlog "sigs.k8s.io/kind/pkg/log"
 )
@@ -26,6 +29,11 @@ type kindInfo struct {
 
 func (i kindInfo) Info(message string) {
 	i.l.Debug(message, "component", "kind", "v", int(i.level))
+	// kind's status (" • Starting control-plane 🕹️  ..."): a live figure
+	// of the phase creating the cluster, for a status line to show
+	if st, ok := strings.CutPrefix(strings.TrimSpace(message), "• "); ok && i.level == 0 {
+		phase.Live(i.l, "kind", "status", strings.TrimSpace(strings.TrimSuffix(st, "...")))
+	}
 }
 func (i kindInfo) Infof(format string, args ...any) { i.Info(fmt.Sprintf(format, args...)) }
 func (i kindInfo) Enabled() bool                    { return i.l.Enabled(nil, slog.LevelDebug) }

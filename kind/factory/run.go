@@ -11,7 +11,10 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/zerodrop/zerodrop/internal/phase"
 )
 
 // Every external command the factory runs writes both of its streams to a log
@@ -62,7 +65,18 @@ func (b *builder) runCmd(ctx context.Context, c command) error {
 		cmd.Stdout, cmd.Stderr = io.MultiWriter(c.Stdout, lw), lw
 	}
 	b.log.Debug("run", "cmd", c.Name, "args", strings.Join(shorten(c.Args), " "), "log", logf.Name())
+	// a long command's last line is a live figure (debootstrap's
+	// "I: Retrieving ...", go's package being built), for a status line
+	tick, stop, followed := time.NewTicker(followEvery), make(chan struct{}), make(chan struct{})
+	msg := fmt.Sprintf("%s #%d", step(c.Name, c.Args), commands.Add(1))
+	go func() {
+		defer close(followed)
+		b.follow(logf, msg, tick.C, stop)
+	}()
 	runErr := cmd.Run()
+	tick.Stop()
+	close(stop)
+	<-followed
 	if runErr == nil {
 		os.Remove(logf.Name())
 		return nil
@@ -70,6 +84,51 @@ func (b *builder) runCmd(ctx context.Context, c command) error {
 	appendSideLogs(logf, c.SideLogs)
 	return fmt.Errorf("%s %s: %w (full output in %s); last lines:\n%s",
 		c.Name, strings.Join(shorten(c.Args), " "), runErr, logf.Name(), tail(logf, tailLines))
+}
+
+// commands numbers the commands run, so side by side ones show apart.
+var commands atomic.Int64
+
+// followEvery is how often a running command's last line is shown.
+const followEvery = time.Second
+
+// follow logs the last line of the command's log as a live figure at every
+// tick until stop is closed; then it ends it. The log is read where it
+// ends, not through the command's streams, so they stay one descriptor.
+func (b *builder) follow(logf *os.File, msg string, tick <-chan time.Time, stop <-chan struct{}) {
+	shown := ""
+	for {
+		select {
+		case <-stop:
+			if shown != "" {
+				phase.Live(b.log, msg)
+			}
+			return
+		case <-tick:
+			if l := lastLine(logf); l != "" && l != shown {
+				shown = l
+				phase.Live(b.log, msg, "status", l)
+			}
+		}
+	}
+}
+
+// lastLine is the log's last line with text, as a terminal would show it
+// (what follows its last carriage return).
+func lastLine(logf *os.File) string {
+	fi, err := logf.Stat()
+	if err != nil || fi.Size() == 0 {
+		return ""
+	}
+	from := max(fi.Size()-4<<10, 0)
+	buf := make([]byte, fi.Size()-from)
+	n, _ := logf.ReadAt(buf, from)
+	lines := strings.Split(strings.TrimRight(string(buf[:n]), "\r\n\t "), "\n")
+	l := lines[len(lines)-1]
+	if i := strings.LastIndexByte(l, '\r'); i >= 0 {
+		l = l[i+1:]
+	}
+	return strings.TrimSpace(l)
 }
 
 // run executes a command in dir.

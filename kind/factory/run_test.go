@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/zerodrop/zerodrop/internal/phase"
 )
@@ -166,5 +169,61 @@ esac
 	}
 	if ok, err := b.imageExists(ctx, "down"); ok || err == nil || !strings.Contains(err.Error(), "Cannot connect") {
 		t.Errorf("engine down: %v, %v", ok, err)
+	}
+}
+
+// records collects the messages and status of the records logged.
+type records struct {
+	mu  sync.Mutex
+	got []string
+	ch  chan struct{}
+}
+
+func (r *records) Enabled(context.Context, slog.Level) bool { return true }
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	st := ""
+	rec.Attrs(func(a slog.Attr) bool {
+		if a.Key == "status" {
+			st = " " + a.Value.String()
+		}
+		return true
+	})
+	r.mu.Lock()
+	r.got = append(r.got, rec.Level.String()+" "+rec.Message+st)
+	r.mu.Unlock()
+	r.ch <- struct{}{}
+	return nil
+}
+func (r *records) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *records) WithGroup(string) slog.Handler      { return r }
+
+// TestFollowShowsTheLastLine: a running command's last line, as a terminal
+// shows it, is a live figure at each tick it changed, ended when it ends.
+func TestFollowShowsTheLastLine(t *testing.T) {
+	rec := &records{ch: make(chan struct{}, 8)}
+	b := &builder{log: slog.New(rec)}
+	f, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tick, stop, done := make(chan time.Time), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		b.follow(f, "debootstrap #1", tick, stop)
+	}()
+	tick <- time.Time{} // nothing written: nothing shown
+	fmt.Fprint(f, "I: Retrieving libc6\nI: Validating libc6\n")
+	tick <- time.Time{}
+	<-rec.ch
+	tick <- time.Time{} // unchanged: not shown again
+	fmt.Fprint(f, "  50%\r  75%\r  99%  \n\n")
+	tick <- time.Time{}
+	<-rec.ch
+	close(stop)
+	<-done
+	want := []string{"DEBUG+2 debootstrap #1 I: Validating libc6", "DEBUG+2 debootstrap #1 99%", "DEBUG+2 debootstrap #1"}
+	if strings.Join(rec.got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got %q, want %q", rec.got, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/zerodrop/zerodrop/fixtures"
+	"github.com/zerodrop/zerodrop/internal/phase"
 	"github.com/zerodrop/zerodrop/load"
 	"github.com/zerodrop/zerodrop/outcome"
 	"github.com/zerodrop/zerodrop/suites"
@@ -54,14 +55,16 @@ func (loadPhase) Execute(ctx context.Context, st *State) error {
 		return err
 	}
 	st.sink = sink
-	st.tracker = load.NewTracker(load.SinkFunc(func(r outcome.Record) error {
+	meter := load.NewMeter(load.SinkFunc(func(r outcome.Record) error {
 		if r.Class.Failed() {
 			st.failMu.Lock()
 			st.failures = append(st.failures, r)
 			st.failMu.Unlock()
 		}
 		return sink.Write(r)
-	}))
+	}), s.PathNames()...)
+	st.tracker = load.NewTracker(meter)
+	st.stopProgress = reportProgress(ctx, st, meter)
 	if !inCluster.empty() {
 		r, err := startRemote(ctx, st, inCluster)
 		if err != nil {
@@ -85,6 +88,19 @@ func (loadPhase) Execute(ctx context.Context, st *State) error {
 	}
 	st.note("load_start", fmt.Sprintf("%d rps per path, paths %v", s.Plan.Rate, s.Paths))
 	return nil
+}
+
+// reportProgress logs the load's live figures once a second, per path its
+// results in the last second and its failures so far, until the returned
+// func is called; then it ends them.
+func reportProgress(ctx context.Context, st *State, meter *load.Meter) func() {
+	stop := meter.ReportEvery(ctx, time.Second, func(s load.Snapshot) {
+		phase.Live(st.log, "load", append([]any{"namespace", st.ns}, s.LogAttrs()...)...)
+	})
+	return func() {
+		stop()
+		phase.Live(st.log, "load", "namespace", st.ns)
+	}
 }
 
 // targets are one side's request and stream targets.

@@ -152,7 +152,8 @@ func execute(ctx context.Context, st *State, steps []step) error {
 			continue
 		}
 		began := time.Now()
-		perr := p.phase.Execute(ctx, st)
+		step := phase.Step(st.log, p.name, "namespace", st.ns)
+		perr := step(p.phase.Execute(ctx, st))
 		rec := outcome.Phase{Name: p.name, Start: began.UTC(), Duration: time.Since(began)}
 		if perr != nil {
 			rec.Error = perr.Error()

@@ -41,10 +41,12 @@ type State struct {
 	hostStreams *load.Streams
 	sink        *load.JSONLSink
 	tracker     *load.Tracker
-	failMu      sync.Mutex
-	failures    []outcome.Record
-	host        *load.Load
-	remote      *remoteLoad
+	// stopProgress ends the load's live figures (nil: none)
+	stopProgress func()
+	failMu       sync.Mutex
+	failures     []outcome.Record
+	host         *load.Load
+	remote       *remoteLoad
 	// warm
 	warmAt    time.Time
 	unreached []string

@@ -39,6 +39,9 @@ func (stopPhase) Execute(ctx context.Context, st *State) error {
 		st.followed = n
 		parts = append(parts, res)
 	}
+	if st.stopProgress != nil {
+		st.stopProgress()
+	}
 	st.note("load_stop", "")
 	errs = append(errs, st.sink.Close())
 	st.result = load.Merge(parts...)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zerodrop/zerodrop/internal/phase"
 	"github.com/zerodrop/zerodrop/load"
 	"github.com/zerodrop/zerodrop/outcome"
 )
@@ -61,12 +62,22 @@ failure (retried-no-answer, retried-unwritten): a client that is not Go would ha
 				}
 				return sink.Write(r)
 			})
-			l, err := load.Start(cmd.Context(), plan, []load.Target{target}, counted)
+			// on a terminal, the live rate and failures while it runs
+			log := g.logger()
+			meter := load.NewMeter(counted, path)
+			step := phase.Step(log, "load "+url)
+			stopFigures := meter.ReportEvery(cmd.Context(), time.Second, func(s load.Snapshot) { phase.Live(log, "load", s.LogAttrs()...) })
+			stopProgress := func() { stopFigures(); phase.Live(log, "load") }
+			l, err := load.Start(cmd.Context(), plan, []load.Target{target}, meter)
 			if err != nil {
+				stopProgress()
+				step(err)
 				sink.Close()
 				return err
 			}
 			res, werr := l.Wait()
+			stopProgress()
+			step(werr)
 			if err := sink.Close(); err != nil && werr == nil {
 				werr = err
 			}
