@@ -171,14 +171,31 @@ func TestEveryRequestAccountedWithPodsAndConnections(t *testing.T) {
 	}))
 	defer srv.Close()
 	for _, keepAlive := range []bool{true, false} {
-		served.Store(0)
-		res, recs := runOne(t, Plan{Rate: 200, Duration: time.Second, KeepAlive: keepAlive}, srv.URL)
-		if err := Check(res); err != nil {
-			t.Fatal(err)
+		// the accounting must hold in every run; the rate only in a run the
+		// engine itself calls valid: on a machine too busy to keep the
+		// schedule it says so (TestSaturatedGeneratorMakesRunInvalid), and
+		// the run is repeated, a few times at most
+		var res *Result
+		var recs []Record
+		for attempt := 1; ; attempt++ {
+			served.Store(0)
+			res, recs = runOne(t, Plan{Rate: 200, Duration: time.Second, KeepAlive: keepAlive}, srv.URL)
+			p := res.Paths["p"]
+			if p.Sent != len(recs) || int64(p.Sent) != served.Load() {
+				t.Fatalf("keepAlive=%v: sent %d, records %d, served %d: every request is one record and one answer", keepAlive, p.Sent, len(recs), served.Load())
+			}
+			err := Check(res)
+			if err == nil {
+				break
+			}
+			if attempt == 3 {
+				t.Fatalf("keepAlive=%v: three runs in a row no evidence (a machine this busy cannot run this test): %v", keepAlive, err)
+			}
+			t.Logf("keepAlive=%v: run %d no evidence, again: %v", keepAlive, attempt, err)
 		}
 		p := res.Paths["p"]
-		if p.Sent < 195 || p.Sent > 202 || p.Sent != len(recs) || int64(p.Sent) != served.Load() {
-			t.Fatalf("keepAlive=%v: sent %d, records %d, served %d; want ~200 of each", keepAlive, p.Sent, len(recs), served.Load())
+		if p.Sent < 195 || p.Sent > 202 {
+			t.Fatalf("keepAlive=%v: sent %d; want ~200", keepAlive, p.Sent)
 		}
 		seen := make([]bool, len(recs))
 		for _, r := range recs {

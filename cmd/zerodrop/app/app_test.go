@@ -66,11 +66,22 @@ func TestRunListsTheSelectedScenarios(t *testing.T) {
 // attempt (Go's transport retried it unseen) and exits with failure.
 func TestLoadReportsEveryDroppedAttempt(t *testing.T) {
 	url, dropped := droptest.Server(t, func(_, nth int) bool { return nth%5 != 0 }, nil)
-	out := t.TempDir()
+	var out string
 	var stdout, stderr bytes.Buffer
-	err := Run(context.Background(), []string{"load", "--url", url, "--rate", "100", "--duration", "2s", "--keepalive", "--pool", "2", "--out", out}, &stdout, &stderr)
-	if !errors.Is(err, errFailedRequests) {
-		t.Fatalf("err %v, want failed requests\n%s", err, stdout.String())
+	// a machine too busy to keep the schedule makes the run no evidence
+	// (it says so, and reports no failures): run it again, a few times at most
+	for attempt := 1; ; attempt++ {
+		out = t.TempDir()
+		stdout.Reset()
+		dropped.Store(0)
+		err := Run(context.Background(), []string{"load", "--url", url, "--rate", "100", "--duration", "2s", "--keepalive", "--pool", "2", "--out", out}, &stdout, &stderr)
+		if errors.Is(err, errFailedRequests) {
+			break
+		}
+		if err == nil || !strings.Contains(err.Error(), "no evidence") || attempt == 3 {
+			t.Fatalf("err %v, want failed requests\n%s", err, stdout.String())
+		}
+		t.Logf("run %d no evidence, again: %v", attempt, err)
 	}
 	n := dropped.Load()
 	if n == 0 {
