@@ -29,7 +29,7 @@ var MatrixPlan = func() load.Plan { p := GatingPlan; p.Rate = 25; return p }()
 // PlanFor is a plan whose client waits for the profile's slowest answer:
 // an app whose long requests take longer than the plan's timeout would
 // fail them at the client whatever its shutdown does (grace-too-short's
-// every tenth request takes 9 s, against the gate's 3 s timeout).
+// every tenth request takes 20 s, against the gate's 3 s timeout).
 func PlanFor(plan load.Plan, p fixtures.Profile) load.Plan {
 	if slowest := p.Latency + p.SlowLatency + 3*time.Second; p.SlowEvery > 0 && plan.Timeout < slowest {
 		plan.Timeout = slowest
