@@ -86,6 +86,7 @@ func (loadPhase) Execute(ctx context.Context, st *State) error {
 		}
 		st.hostStreams = ss
 	}
+	st.loadStarted = time.Now()
 	st.note("load_start", fmt.Sprintf("%d rps per path, paths %v", s.Plan.Rate, s.Paths))
 	return nil
 }

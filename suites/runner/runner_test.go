@@ -209,3 +209,27 @@ func TestFinalShare(t *testing.T) {
 		t.Fatalf("share %v: the latest sessions on v1 count", got)
 	}
 }
+
+// TestWarmWaitsForLongRequestsSteadyState: with an app whose long requests
+// take longer than the load has run, the disruption waits until they can
+// be in flight on every pod as in steady state; without long requests, or
+// once the load is old enough, it does not wait.
+func TestWarmWaitsForLongRequestsSteadyState(t *testing.T) {
+	sc := testScenario(t)
+	st := &State{sc: sc, log: phase.Discard(), loadStarted: time.Now()}
+	begin := time.Now()
+	if err := steadyLongRequests(context.Background(), st); err != nil || time.Since(begin) > time.Second {
+		t.Fatalf("no long requests: waited %s, %v", time.Since(begin), err)
+	}
+	st.sc.Profile.SlowEvery, st.sc.Profile.SlowLatency = 10, 200*time.Millisecond
+	st.loadStarted = time.Now()
+	if err := steadyLongRequests(context.Background(), st); err != nil || time.Since(st.loadStarted) < st.sc.Profile.SlowLatency {
+		t.Fatalf("long requests: only %s after the load began, %v", time.Since(st.loadStarted), err)
+	}
+	st.sc.Profile.SlowLatency = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := steadyLongRequests(ctx, st); err == nil || !strings.Contains(err.Error(), "steady state") {
+		t.Fatalf("an ended context: %v", err)
+	}
+}

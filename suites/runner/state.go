@@ -49,6 +49,8 @@ type State struct {
 	remote       *remoteLoad
 	// warm
 	warmAt    time.Time
+	// loadStarted is when the load began (zero before the load phase)
+	loadStarted time.Time
 	unreached []string
 	// notes are what the scenario could not verify, said beside a pass
 	notes []string

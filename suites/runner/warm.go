@@ -82,9 +82,36 @@ func (warmPhase) Execute(ctx context.Context, st *State) error {
 	}
 	sort.Strings(unreached)
 	st.unreached = unreached
+	if err := steadyLongRequests(wctx, st); err != nil {
+		return err
+	}
 	st.warmAt = time.Now()
 	st.note(outcome.KindLoadWarm, "")
 	return nil
+}
+
+// steadyLongRequests waits, for an app with long requests, until the load
+// has run as long as one of them takes: only then are they in flight on
+// every pod as in steady state, and a disruption meets as many as it
+// would in production (grace-too-short's SIGKILL cuts those begun up to
+// its long latency before it; with the load a few seconds old there are
+// none from before the load).
+func steadyLongRequests(ctx context.Context, st *State) error {
+	p := st.sc.Profile
+	if p.SlowEvery == 0 || st.loadStarted.IsZero() {
+		return nil
+	}
+	wait := time.Until(st.loadStarted.Add(p.Latency + p.SlowLatency))
+	if wait <= 0 {
+		return nil
+	}
+	st.log.Debug("long requests reach their steady state", "wait", wait.Round(time.Millisecond))
+	select {
+	case <-time.After(wait):
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("runner: waiting %s for the long requests' steady state: %w", wait.Round(time.Second), ctx.Err())
+	}
 }
 
 // spreadPath makes a keep-alive pool, or a stream path's open streams, hold
