@@ -39,15 +39,13 @@ type Record struct {
 // End is when the request finished.
 func (r Record) End() time.Time { return r.Start.Add(r.Latency) }
 
-// At is the moment a record is judged at: a request's start (it was sent
-// then), a stream session's end (how it ended is its outcome: a session
-// opened during the warm-up and cut by the disruption failed inside it).
-func (r Record) At() time.Time {
-	if r.Session != nil {
-		return r.End()
-	}
-	return r.Start
-}
+// At is the moment a record is judged at: its end, when its outcome was
+// known. A stream session opened during the warm-up and cut by the
+// disruption failed inside it; so did a long request sent before the
+// disruption and cut by it (grace-too-short's 20 s requests, SIGKILLed
+// 8 s into the deletion) — judged at their start they fell before the
+// span, or before the window, and a failure went unjudged.
+func (r Record) At() time.Time { return r.End() }
 
 // Class is a request's outcome in the failure taxonomy.
 type Class string

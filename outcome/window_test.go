@@ -21,6 +21,7 @@ func TestMeasureWindow(t *testing.T) {
 
 // A stream session opened in the warm-up and cut during the disruption
 // failed inside the judged window and the span: it is judged at its end.
+// So is a long request sent before and cut inside.
 func TestStreamSessionsAreJudgedAtTheirEnd(t *testing.T) {
 	t0 := time.Now()
 	cut := Record{Path: "sse", Start: t0.Add(-time.Minute), Latency: time.Minute + 2*time.Second, Class: StreamCut, Session: &Session{Kind: SSE, Messages: 600}}
@@ -28,14 +29,14 @@ func TestStreamSessionsAreJudgedAtTheirEnd(t *testing.T) {
 	req := Record{Path: "nodeport", Start: t0.Add(-time.Second), Latency: 3 * time.Second, Class: Reset}
 	recs := []Record{cut, early, req}
 	w := MeasureWindow(recs, t0)
-	if w.Sent() != 1 || w.Failed() != 1 || w.Warmup != 2 || w.Paths["sse"].Failed[StreamCut] != 1 {
+	if w.Sent() != 2 || w.Failed() != 2 || w.Warmup != 1 || w.Paths["sse"].Failed[StreamCut] != 1 || w.Paths["nodeport"].Failed[Reset] != 1 {
 		t.Fatalf("window %+v", w)
 	}
 	sent, races := InSpan(recs, Span{Start: t0, End: t0.Add(5 * time.Second)})
-	if sent["sse"] != 1 || races["sse"] != 1 || sent["nodeport"] != 0 {
+	if sent["sse"] != 1 || races["sse"] != 1 || sent["nodeport"] != 1 || races["nodeport"] != 1 {
 		t.Fatalf("in span %v, races %v", sent, races)
 	}
-	if !req.At().Equal(req.Start) || !cut.At().Equal(cut.End()) {
-		t.Fatal("a request is judged at its start, a session at its end")
+	if !req.At().Equal(req.End()) || !cut.At().Equal(cut.End()) {
+		t.Fatal("a request and a session are judged at their end")
 	}
 }
