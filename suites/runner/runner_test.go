@@ -216,13 +216,17 @@ func TestFinalShare(t *testing.T) {
 // once the load is old enough, it does not wait.
 func TestWarmWaitsForLongRequestsSteadyState(t *testing.T) {
 	sc := testScenario(t)
-	st := &State{sc: sc, log: phase.Discard(), loadStarted: time.Now()}
+	st := &State{sc: sc, log: phase.Discard(), loadStarted: time.Now().Add(-MinSteadyLoad)}
 	begin := time.Now()
 	if err := steadyLongRequests(context.Background(), st); err != nil || time.Since(begin) > time.Second {
-		t.Fatalf("no long requests: waited %s, %v", time.Since(begin), err)
+		t.Fatalf("no long requests, the load old enough: waited %s, %v", time.Since(begin), err)
 	}
-	st.sc.Profile.SlowEvery, st.sc.Profile.SlowLatency = 10, 200*time.Millisecond
-	st.loadStarted = time.Now()
+	st.loadStarted = time.Now().Add(200*time.Millisecond - MinSteadyLoad)
+	if err := steadyLongRequests(context.Background(), st); err != nil || time.Since(st.loadStarted) < MinSteadyLoad {
+		t.Fatalf("a young load: only %s after it began, %v", time.Since(st.loadStarted), err)
+	}
+	st.sc.Profile.SlowEvery, st.sc.Profile.SlowLatency = 10, MinSteadyLoad+200*time.Millisecond
+	st.loadStarted = time.Now().Add(-MinSteadyLoad)
 	if err := steadyLongRequests(context.Background(), st); err != nil || time.Since(st.loadStarted) < st.sc.Profile.SlowLatency {
 		t.Fatalf("long requests: only %s after the load began, %v", time.Since(st.loadStarted), err)
 	}
