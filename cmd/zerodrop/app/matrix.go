@@ -69,7 +69,9 @@ every cell matches its expectation; report.md, report.html and junit.xml go to -
 	fl.StringVar(&keepalive, "keepalive", "both", "clients: both, on (keep-alive only) or off (a new connection for every request)")
 	fl.BoolVar(&noExtras, "no-extras", false, "leave out the strategy, PodDisruptionBudget and stuck-rollout cases")
 	fl.BoolVar(&list, "list", false, "print the cells the filters select, with their expectations and why, and exit; needs no cluster")
-	f.add(cmd, 2)
+	// one cell at a time: one cell's ten paths at 50 rps already saturated
+	// 2 cores (docs/benchmarks.md); more cores may take --parallel
+	f.add(cmd, 1)
 	return cmd
 }
 
