@@ -107,7 +107,15 @@ type pool struct {
 func newPool(p Plan, size int) *pool {
 	pl := &pool{podHeader: p.PodHeader, pods: make([]string, size), lifetime: p.ConnLifetime, renewed: make([]atomic.Int64, size)}
 	for range size {
-		pl.members = append(pl.members, newTransport(p, true))
+		t := newTransport(p, true)
+		// one idle connection per member: a member asked while busy dials a
+		// second, and keeping it would leave the pool with connections used
+		// only in bursts, idle through a pod's whole drain (never told
+		// Connection: close) and closed under a request by its shutdown — a
+		// hidden retry seen in the gate. The client closes the surplus as it
+		// goes idle, with no race.
+		t.MaxIdleConnsPerHost = 1
+		pl.members = append(pl.members, t)
 	}
 	return pl
 }

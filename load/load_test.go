@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -185,6 +186,9 @@ func TestEveryRequestAccountedWithPodsAndConnections(t *testing.T) {
 				t.Fatalf("keepAlive=%v: sent %d, records %d, served %d: every request is one record and one answer", keepAlive, p.Sent, len(recs), served.Load())
 			}
 			err := Check(res)
+			if err == nil && p.Sent < 195 {
+				err = fmt.Errorf("sent %d of 200 in its second: the machine is too busy for this test's rate", p.Sent)
+			}
 			if err == nil {
 				break
 			}
