@@ -153,25 +153,41 @@ func waitReplaced(ctx context.Context, env Env, gone map[string]bool, want int) 
 			return "", err
 		}
 		var pending []string
-		ready := 0
-		for i := range ps {
-			p := &ps[i]
-			switch {
-			case gone[p.Name]:
+		rest := ps[:0:0]
+		for _, p := range ps {
+			if gone[p.Name] {
 				pending = append(pending, p.Name+" still exists")
-			case p.DeletionTimestamp != nil:
-				pending = append(pending, p.Name+" terminating")
-			case podReady(p):
-				ready++
-			default:
-				pending = append(pending, p.Name+" not ready")
+			} else {
+				rest = append(rest, p)
 			}
 		}
-		if ready != want {
-			pending = append(pending, fmt.Sprintf("%d of %d pods ready", ready, want))
+		if r := readyPending(rest, int32(want)); r != "" {
+			pending = append(pending, r)
 		}
 		return strings.Join(pending, "; "), nil
 	})
+}
+
+// readyPending says what keeps pods from being want Ready pods, none
+// terminating ("" when nothing).
+func readyPending(ps []corev1.Pod, want int32) string {
+	var pending []string
+	ready := int32(0)
+	for i := range ps {
+		p := &ps[i]
+		switch {
+		case p.DeletionTimestamp != nil:
+			pending = append(pending, p.Name+" terminating")
+		case podReady(p):
+			ready++
+		default:
+			pending = append(pending, p.Name+" not ready")
+		}
+	}
+	if ready != want {
+		pending = append(pending, fmt.Sprintf("%d of %d pods ready", ready, want))
+	}
+	return strings.Join(pending, "; ")
 }
 
 // waitReplacedVerified is waitReplaced, and records what it saw.

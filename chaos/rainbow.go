@@ -524,28 +524,6 @@ func colourPods(ctx context.Context, env Env, colour string) ([]corev1.Pod, erro
 	return list.Items, nil
 }
 
-// readyPending says what keeps pods from being want Ready pods, none
-// terminating ("" when nothing).
-func readyPending(ps []corev1.Pod, want int32) string {
-	var pending []string
-	ready := int32(0)
-	for i := range ps {
-		p := &ps[i]
-		switch {
-		case p.DeletionTimestamp != nil:
-			pending = append(pending, p.Name+" terminating")
-		case podReady(p):
-			ready++
-		default:
-			pending = append(pending, p.Name+" not ready")
-		}
-	}
-	if ready != want {
-		pending = append(pending, fmt.Sprintf("%d of %d pods ready", ready, want))
-	}
-	return strings.Join(pending, "; ")
-}
-
 func podNames(ps []corev1.Pod) string {
 	out := make([]string, len(ps))
 	for i, p := range ps {

@@ -218,22 +218,22 @@ func TestWarmWaitsForLongRequestsSteadyState(t *testing.T) {
 	sc := testScenario(t)
 	st := &State{sc: sc, log: phase.Discard(), loadStarted: time.Now().Add(-MinSteadyLoad)}
 	begin := time.Now()
-	if err := steadyLongRequests(context.Background(), st); err != nil || time.Since(begin) > time.Second {
+	if err := steadyLoad(context.Background(), st); err != nil || time.Since(begin) > time.Second {
 		t.Fatalf("no long requests, the load old enough: waited %s, %v", time.Since(begin), err)
 	}
 	st.loadStarted = time.Now().Add(200*time.Millisecond - MinSteadyLoad)
-	if err := steadyLongRequests(context.Background(), st); err != nil || time.Since(st.loadStarted) < MinSteadyLoad {
+	if err := steadyLoad(context.Background(), st); err != nil || time.Since(st.loadStarted) < MinSteadyLoad {
 		t.Fatalf("a young load: only %s after it began, %v", time.Since(st.loadStarted), err)
 	}
 	st.sc.Profile.SlowEvery, st.sc.Profile.SlowLatency = 10, MinSteadyLoad+200*time.Millisecond
 	st.loadStarted = time.Now().Add(-MinSteadyLoad)
-	if err := steadyLongRequests(context.Background(), st); err != nil || time.Since(st.loadStarted) < st.sc.Profile.SlowLatency {
+	if err := steadyLoad(context.Background(), st); err != nil || time.Since(st.loadStarted) < st.sc.Profile.SlowLatency {
 		t.Fatalf("long requests: only %s after the load began, %v", time.Since(st.loadStarted), err)
 	}
 	st.sc.Profile.SlowLatency = time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := steadyLongRequests(ctx, st); err == nil || !strings.Contains(err.Error(), "steady state") {
+	if err := steadyLoad(ctx, st); err == nil || !strings.Contains(err.Error(), "steady state") {
 		t.Fatalf("an ended context: %v", err)
 	}
 }

@@ -82,7 +82,7 @@ func (warmPhase) Execute(ctx context.Context, st *State) error {
 	}
 	sort.Strings(unreached)
 	st.unreached = unreached
-	if err := steadyLongRequests(wctx, st); err != nil {
+	if err := steadyLoad(wctx, st); err != nil {
 		return err
 	}
 	st.warmAt = time.Now()
@@ -98,13 +98,13 @@ func (warmPhase) Execute(ctx context.Context, st *State) error {
 // against a 129 ms baseline, and its verdict was invalid (saturated).
 const MinSteadyLoad = 5 * time.Second
 
-// steadyLongRequests waits until the load has run MinSteadyLoad, and, for
+// steadyLoad waits until the load has run MinSteadyLoad, and, for
 // an app with long requests, as long as one of them takes: only then are
 // they in flight on every pod as in steady state, and a disruption meets
 // as many as it would in production (grace-too-short's SIGKILL cuts those
 // begun up to its long latency before it; with the load a few seconds old
 // there are none from before the load).
-func steadyLongRequests(ctx context.Context, st *State) error {
+func steadyLoad(ctx context.Context, st *State) error {
 	p := st.sc.Profile
 	if st.loadStarted.IsZero() {
 		return nil
