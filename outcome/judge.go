@@ -166,6 +166,9 @@ func judge(e Evidence, expect Expectation, mayPass map[string]string) (Result, s
 		if sat := saturated(e); sat != "" {
 			return Invalid, "system under test saturated, not a shutdown race: " + sat
 		}
+		if lost := lostAnswers(e); lost != "" {
+			return Invalid, "answers lost on the harness's own way back, not a shutdown race: " + lost
+		}
 		if expect == ExpectFail {
 			if blind := blindPaths(e, mayPass); len(blind) > 0 {
 				return Invalid, "instrument blind on " + strings.Join(blind, ", ") + ": this control must fail on every path it loads, in race classes, inside the disruption; " + e.Window.Summary()
@@ -274,6 +277,39 @@ func saturated(e Evidence) string {
 	return strings.Join(out, "; ")
 }
 
+// lostAnswers explains failures that are all timeouts, each path's at
+// least half matched by requests the app served and whose answers never
+// reached the client (ServerCounts.Lost): the pod answered, and the answer
+// was lost between it and the client — in the harness's own path (Docker's
+// port mapping, the ingress controller's queues, a starved generator), not
+// in the pod's shutdown, which refuses, resets or answers 5xx. "" when not
+// so: a failure of any other class, or a path whose timeouts the app's
+// counts do not match, stands as a failure.
+func lostAnswers(e Evidence) string {
+	if !e.Server.Complete {
+		return ""
+	}
+	var out []string
+	for _, p := range sortedKeys(e.Window.Paths) {
+		n := 0
+		for c, k := range e.Window.Paths[p].Failed {
+			if c != Timeout && k > 0 {
+				return ""
+			}
+			n += k
+		}
+		if n == 0 {
+			continue
+		}
+		lost := e.Server.Lost[p]
+		if 2*lost < int64(n) {
+			return ""
+		}
+		out = append(out, fmt.Sprintf("%s: %d timed out, and the app served %d requests whose answers never arrived", p, n, lost))
+	}
+	return strings.Join(out, "; ")
+}
+
 func total(m map[string]int) (n int) {
 	for _, v := range m {
 		n += v
@@ -323,6 +359,10 @@ func CrossCheck(perPod map[string]map[string]int64, missing []string, answered, 
 		case got == want && retried[path] > 0:
 			sc.Retries = append(sc.Retries, fmt.Sprintf("%s: the app served each of the %d retried requests once: their first tries never reached it", path, retried[path]))
 		case got > want:
+			if sc.Lost == nil {
+				sc.Lost = map[string]int64{}
+			}
+			sc.Lost[path] = got - want
 			sc.Disagree[path] = fmt.Sprintf("server counted %d, load saw %d answers: %d served requests whose answers never arrived", got, want, got-want)
 		case got < want:
 			sc.Disagree[path] = fmt.Sprintf("server counted %d, load saw %d answers", got, want)

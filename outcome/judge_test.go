@@ -80,6 +80,26 @@ func TestJudge(t *testing.T) {
 			e.Attribution = map[string]map[Attribution]int{"nodeport": {AttrNone: 7}}
 			e.Saturation = []Saturation{{Path: "nodeport", BaseP50: 4 * time.Millisecond, WorstP50: 5 * time.Millisecond}}
 		}), ExpectPass, Fail, false, "refused 7"},
+		{"timeouts the app served are answers the harness lost, not the profile's failures", with(ev(1000, 7), func(e *Evidence) {
+			e.Window.Paths["nodeport"].Failed = map[Class]int{Timeout: 7}
+			e.Server = ServerCounts{Complete: true, Lost: map[string]int64{"nodeport": 5}}
+		}), ExpectPass, Invalid, false, "answers lost on the harness's own way back, not a shutdown race: nodeport: 7 timed out, and the app served 5 requests whose answers never arrived"},
+		{"timeouts mostly unmatched by the app's counts still fail", with(ev(1000, 7), func(e *Evidence) {
+			e.Window.Paths["nodeport"].Failed = map[Class]int{Timeout: 7}
+			e.Server = ServerCounts{Complete: true, Lost: map[string]int64{"nodeport": 3}}
+		}), ExpectPass, Fail, false, "timeout 7"},
+		{"a refused request beside lost answers still fails", with(ev(1000, 7), func(e *Evidence) {
+			e.Window.Paths["nodeport"].Failed = map[Class]int{Timeout: 6, Refused: 1}
+			e.Server = ServerCounts{Complete: true, Lost: map[string]int64{"nodeport": 6}}
+		}), ExpectPass, Fail, false, "refused 1"},
+		{"lost answers need the app's complete counts", with(ev(1000, 7), func(e *Evidence) {
+			e.Window.Paths["nodeport"].Failed = map[Class]int{Timeout: 7}
+			e.Server = ServerCounts{Lost: map[string]int64{"nodeport": 7}}
+		}), ExpectPass, Fail, false, "timeout 7"},
+		{"a control's timeouts lost on the way back prove nothing either", with(ev(1000, 7), func(e *Evidence) {
+			e.Window.Paths["nodeport"].Failed = map[Class]int{Timeout: 7}
+			e.Server = ServerCounts{Complete: true, Lost: map[string]int64{"nodeport": 7}}
+		}), ExpectFail, Invalid, false, "answers lost on the harness's own way back"},
 		{"a pass states its power", ev(1000, 0), ExpectPass, Pass, true, "500 inside the disruption (failure rate below 0.6% at 95% confidence)"},
 		{"incomplete server counts are said, not skipped", with(ev(1000, 0), func(e *Evidence) {
 			e.Server = ServerCounts{Note: "no count from web-1@abc"}
@@ -152,8 +172,11 @@ func TestCrossCheckCountsRetriedRequestsOnce(t *testing.T) {
 		t.Fatalf("%+v", sc)
 	}
 	sc = CrossCheck(map[string]map[string]int64{"a": {"nodeport": 4, "nodeport+sse": 1}}, nil, answered, retried)
-	if sc.Verified || !strings.Contains(sc.Note, "2 served requests whose answers never arrived") {
+	if sc.Verified || !strings.Contains(sc.Note, "2 served requests whose answers never arrived") || sc.Lost["nodeport"] != 2 || len(sc.Lost) != 1 {
 		t.Fatalf("%+v", sc)
+	}
+	if kept := sc.only(map[string]bool{"nodeport+sse": true}); kept.Lost != nil || !kept.Verified {
+		t.Fatalf("another cell's lost answers leaked into this one: %+v", kept)
 	}
 }
 

@@ -102,6 +102,9 @@ type ServerCounts struct {
 	// Retries says, for paths with hidden retries, that the app saw each
 	// retried request once (its first try never reached it: safe to retry).
 	Retries []string `json:"retries,omitempty"`
+	// Lost counts, per path, the requests the app served whose answers the
+	// load never got: lost on the way back to the client.
+	Lost map[string]int64 `json:"lost,omitempty"`
 }
 
 // only is the cross-check of some paths.
@@ -116,6 +119,15 @@ func (sc ServerCounts) only(keep map[string]bool) ServerCounts {
 		if keep[p] {
 			out.Disagree[p] = sc.Disagree[p]
 			notes = append(notes, p+": "+sc.Disagree[p])
+		}
+	}
+	out.Lost = nil
+	for p, n := range sc.Lost {
+		if keep[p] {
+			if out.Lost == nil {
+				out.Lost = map[string]int64{}
+			}
+			out.Lost[p] = n
 		}
 	}
 	out.Verified = len(out.Disagree) == 0

@@ -15,16 +15,15 @@ import (
 	"github.com/zerodrop/zerodrop/workload"
 )
 
-// MatrixPlan is the load of every matrix cell on each path: half the
-// gate's rate, since a cell loads ten paths at once (five paths, both
-// clients) where the gate loads eight without the headless pair. Measured
-// on 2 cores (docs/benchmarks.md, the capacity curve): at 50 requests a
-// second per path the ten paths' median latency was 250 ms against the
-// app's 50 ms and the generator ran up to 0.55 s late in a quiet window;
-// in a full matrix run 11 of 29 cells were invalid from generator stalls
-// over 1 s and the Traefik paths failed requests in the harness's own
-// queues. At 25 per path the median stayed at 62 ms.
-var MatrixPlan = func() load.Plan { p := GatingPlan; p.Rate = 25; return p }()
+// MatrixPlan is the load of every matrix cell on each path: the gate's
+// rate, which the capacity curve measured for ten paths at once (five
+// paths, both clients). Measured on 2 cores (docs/benchmarks.md): at 50
+// requests a second per path the ten paths' median latency was 250 ms
+// against the app's 50 ms and the generator ran up to 0.55 s late in a
+// quiet window; in a full matrix run 11 of 29 cells were invalid from
+// generator stalls over 1 s and the Traefik paths failed requests in the
+// harness's own queues. At 25 per path the median stayed at 62 ms.
+var MatrixPlan = GatingPlan
 
 // PlanFor is a plan whose client waits for the profile's slowest answer:
 // an app whose long requests take longer than the plan's timeout would

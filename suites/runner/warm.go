@@ -49,10 +49,7 @@ func (warmPhase) Execute(ctx context.Context, st *State) error {
 			return err
 		}
 		st.notes = append(st.notes, "which pods each path reached (the app names no pod in its answers; each pod answered a direct probe before the disruption)")
-		st.unreached = unreached
-		st.warmAt = time.Now()
-		st.note(outcome.KindLoadWarm, "")
-		return nil
+		return st.warmed(wctx, unreached)
 	}
 	for _, p := range st.sc.Paths {
 		if !p.KeepAlive() && p.Stream() == "" {
@@ -80,9 +77,16 @@ func (warmPhase) Execute(ctx context.Context, st *State) error {
 		}
 		unreached = append(unreached, u...)
 	}
+	return st.warmed(wctx, unreached)
+}
+
+// warmed records the pods the load did not reach and, once the load is in
+// its steady state (steadyLoad), the moment from which the verdict judges:
+// the same for the fixture and for a user's app.
+func (st *State) warmed(ctx context.Context, unreached []string) error {
 	sort.Strings(unreached)
 	st.unreached = unreached
-	if err := steadyLoad(wctx, st); err != nil {
+	if err := steadyLoad(ctx, st); err != nil {
 		return err
 	}
 	st.warmAt = time.Now()
