@@ -48,10 +48,10 @@ type State struct {
 	host         *load.Load
 	remote       *remoteLoad
 	// warm
-	warmAt    time.Time
+	warmAt time.Time
 	// loadStarted is when the load began (zero before the load phase)
 	loadStarted time.Time
-	unreached []string
+	unreached   []string
 	// notes are what the scenario could not verify, said beside a pass
 	notes []string
 	// disrupt
