@@ -19,7 +19,7 @@ CLUSTER ?= zerodrop
 OUT ?= $(CURDIR)/out/$(shell date -u +%Y%m%d-%H%M%S)
 LABELS ?= gating
 
-.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e faults matrix findings examples example-image docs bench bench-load bench-streams bench-capacity bench-matrix test-cold vet clean
+.PHONY: all build engine images cluster cluster-up cluster-down test unit e2e faults matrix findings examples example-image docs bench bench-load bench-streams bench-capacity bench-matrix test-cold test-external vet clean
 
 # matrix filters and parallelism (see `zerodrop matrix --help`)
 MATRIX_FLAGS ?=
@@ -107,6 +107,10 @@ docs: build
 faults: cluster-up
 	ZERODROP_FAULTS=all $(GO) test -count=1 -timeout 30m -run 'Interrupt|Killed|Restart' -v ./cmd/zerodrop ./suites/runner
 	ZERODROP_FAULTS=all $(GO) test -count=1 -timeout 15m -run 'TestDisruptionsOnTheCluster/stop' -v ./chaos
+
+## test-external: zerodrop on a kind cluster it did not create (a plain `kind create cluster`), through --kubeconfig (minutes)
+test-external: cluster-up example-image
+	ZERODROP_EXTERNAL=1 $(GO) test -count=1 -timeout 30m -run TestRunOnAPlainKindCluster -v ./cmd/zerodrop
 
 ## test-cold: what a fresh machine meets: two root filesystems debootstrapped side by side from an empty cache (minutes)
 test-cold:

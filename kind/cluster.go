@@ -26,7 +26,11 @@ type Cluster struct {
 	Client   klient.Client
 	// Reused is true when Up found a healthy, matching cluster instead of creating one.
 	Reused bool
-	log    *slog.Logger
+	// External is true for a kind cluster zerodrop did not create
+	// (AttachConfig): the user's client configuration, no kubeconfig of its
+	// own, none of zerodrop's port mappings.
+	External bool
+	log      *slog.Logger
 }
 
 // UpOptions configure Up.
@@ -158,12 +162,18 @@ func Attach(spec Spec, log *slog.Logger) (*Cluster, error) {
 	if c.Spec.NodeImage == "" {
 		// what the running nodes use, for the outcome's environment
 		if ns, err := p.ListNodes(spec.Name); err == nil && len(ns) > 0 {
-			if out, err := kindexec.Output(kindexec.Command("docker", "inspect", "--format", "{{.Config.Image}}", ns[0].String())); err == nil {
-				c.Spec.NodeImage = strings.TrimSpace(string(out))
+			if img, err := nodeImage(ns[0].String()); err == nil {
+				c.Spec.NodeImage = img
 			}
 		}
 	}
 	return c, c.connect()
+}
+
+// nodeImage is the image a node container runs.
+func nodeImage(container string) (string, error) {
+	out, err := kindexec.Output(kindexec.Command("docker", "inspect", "--format", "{{.Config.Image}}", container))
+	return strings.TrimSpace(string(out)), err
 }
 
 // connect (re)writes the cluster's own kubeconfig and builds a client.

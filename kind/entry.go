@@ -30,6 +30,9 @@ type Entry struct {
 // node addresses are unreachable (Docker Desktop), the 127.0.0.1 mappings
 // are used and Direct is false: the proxy is then part of the path.
 func (c *Cluster) Entries(ctx context.Context) ([]Entry, error) {
+	if c.External {
+		return c.externalEntries(ctx)
+	}
 	ip, err := c.controlPlaneIP()
 	var out []Entry
 	for _, m := range c.Spec.PortMappings {

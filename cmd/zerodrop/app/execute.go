@@ -7,12 +7,16 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
 	"github.com/zerodrop/zerodrop/internal/clusterlock"
@@ -21,6 +25,7 @@ import (
 	"github.com/zerodrop/zerodrop/reports"
 	"github.com/zerodrop/zerodrop/suites"
 	"github.com/zerodrop/zerodrop/suites/runner"
+	"github.com/zerodrop/zerodrop/workload"
 )
 
 // execFlags are what `run` and `matrix` share: where the cluster and the
@@ -30,6 +35,10 @@ type execFlags struct {
 	keep                                               bool
 	repeat, parallel                                   int
 	waitLock                                           time.Duration
+	// kubeconfig and context name a kind cluster zerodrop did not create;
+	// node-level disruptions there need allowNodeDisruptions.
+	kubeconfig, context  string
+	allowNodeDisruptions bool
 }
 
 func (f *execFlags) add(cmd *cobra.Command, parallel int) {
@@ -40,6 +49,9 @@ func (f *execFlags) add(cmd *cobra.Command, parallel int) {
 	cmd.Flags().IntVar(&f.parallel, "parallel", parallel, "scenarios at once, each in its own namespace (node-level disruptions always run alone)")
 	cmd.Flags().StringVar(&f.baseline, "baseline", "", "the outcomes of an earlier run: fail when a cell got worse")
 	cmd.Flags().DurationVar(&f.waitLock, "wait-lock", clusterlock.DefaultWait, "while another zerodrop process uses the cluster (its lock, the Lease "+clusterlock.DefaultNamespace+"/"+clusterlock.DefaultName+"), wait this long for it; 0 refuses at once")
+	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "run on an existing kind cluster zerodrop did not create, through this kubeconfig (read, never written); instead of --name")
+	cmd.Flags().StringVar(&f.context, "context", "", "the --kubeconfig context to use (default its current context)")
+	cmd.Flags().BoolVar(&f.allowNodeDisruptions, "allow-node-disruptions", false, "on a --kubeconfig cluster, allow disruptions that act on a whole node (drain, stop): they cordon and evict everything on it")
 	cmd.Flags().StringVar(&f.sourceDir, "source-dir", "", "the zerodrop source tree the fixture images are built from (default: the one at or above the working directory)")
 	addDirFlags(cmd, &f.cacheDir, &f.stateDir)
 }
@@ -168,6 +180,64 @@ func lockCluster(ctx context.Context, log *slog.Logger, cs kubernetes.Interface,
 	return release, nil
 }
 
+// externalConfig is the client configuration of a --kubeconfig cluster
+// (nil without --kubeconfig), after checking, before any cluster work, that
+// the scenarios fit a cluster zerodrop did not create: there it creates
+// and deletes only its scenarios' namespaces (and holds its run lock), so
+// nothing that needs its own cluster-wide install (Traefik for the ingress
+// and gateway paths, OpenKruise for a CloneSet) and no node-level
+// disruption unless --allow-node-disruptions says so.
+func (f *execFlags) externalConfig(verb string, scenarios []suites.Scenario) (*rest.Config, error) {
+	if f.kubeconfig == "" {
+		if f.context != "" {
+			return nil, fmt.Errorf("%s: --context %s: pass the --kubeconfig file it is in too", verb, f.context)
+		}
+		if f.allowNodeDisruptions {
+			return nil, fmt.Errorf("%s: --allow-node-disruptions is for a --kubeconfig cluster: on zerodrop's own clusters node-level disruptions always run", verb)
+		}
+		return nil, nil
+	}
+	raw, err := clientcmd.LoadFromFile(f.kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("%s: --kubeconfig %s: %w", verb, f.kubeconfig, err)
+	}
+	ctxName := f.context
+	if ctxName == "" {
+		ctxName = raw.CurrentContext
+	}
+	if _, ok := raw.Contexts[ctxName]; !ok || ctxName == "" {
+		names := make([]string, 0, len(raw.Contexts))
+		for n := range raw.Contexts {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		what := "--context " + f.context
+		if f.context == "" {
+			what = "its current-context " + strconv.Quote(raw.CurrentContext)
+		}
+		return nil, fmt.Errorf("%s: --kubeconfig %s: %s is not one of its contexts (%s): pass --context NAME", verb, f.kubeconfig, what, strings.Join(names, ", "))
+	}
+	var errs []string
+	for _, s := range scenarios {
+		switch {
+		case s.Uses(suites.PathIngress, suites.PathGateway):
+			errs = append(errs, s.ID()+": the ingress and gateway paths go through zerodrop's own Traefik, which it installs only in clusters it created: load nodeport, clusterip or headless")
+		case s.Workload == workload.CloneSet:
+			errs = append(errs, s.ID()+": a CloneSet needs OpenKruise, which zerodrop installs only in clusters it created")
+		case nodeLevel(s) && !f.allowNodeDisruptions:
+			errs = append(errs, s.ID()+": "+s.Disruption.Name()+" acts on a whole node of a cluster zerodrop did not create: pass --allow-node-disruptions to allow it")
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s: --kubeconfig %s: %d scenarios do not fit a cluster zerodrop did not create:\n  %s", verb, f.kubeconfig, len(errs), strings.Join(errs, "\n  "))
+	}
+	cfg, err := clientcmd.NewDefaultClientConfig(*raw, &clientcmd.ConfigOverrides{CurrentContext: ctxName}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("%s: --kubeconfig %s, context %s: %w", verb, f.kubeconfig, ctxName, err)
+	}
+	return cfg, nil
+}
+
 // nodeLevel reports whether a scenario's disruption acts on a whole node.
 func nodeLevel(s suites.Scenario) bool {
 	switch s.Disruption.Name() {
@@ -201,14 +271,26 @@ func writeReports(dir, suite string, outs []*outcome.Outcome, changes []reports.
 func openCluster(ctx context.Context, g *globals, verb string, f execFlags, scenarios []suites.Scenario) (runner.Runtime, func() error, error) {
 	fail := func(err error) (runner.Runtime, func() error, error) { return runner.Runtime{}, nil, err }
 	log := g.logger()
+	external, err := f.externalConfig(verb, scenarios)
+	if err != nil {
+		return fail(badInput(err))
+	}
 	in, err := inputs.Resolve(ctx, kind.Auto, f.cacheDir, f.stateDir).WithSource(f.sourceDir)
 	if err != nil {
 		return fail(badInput(fmt.Errorf("%s: %w", verb, err)))
 	}
-	spec := kind.Spec{Name: f.name, KubeconfigPath: in.Kubeconfig(f.name)}.Defaults()
-	c, err := kind.Attach(spec, log)
-	if errors.Is(err, kind.ErrNoCluster) {
-		return fail(fmt.Errorf("%s: %w: create it with `zerodrop up --name %s`", verb, err, f.name))
+	var c *kind.Cluster
+	if external != nil {
+		c, err = kind.AttachConfig(ctx, external, log)
+		if errors.Is(err, kind.ErrNotKind) {
+			return fail(fmt.Errorf("%s: --kubeconfig %s: %w; zerodrop loads the images it builds (its load generator, the fixture) into kind's node containers and pushes them to no registry", verb, f.kubeconfig, err))
+		}
+	} else {
+		spec := kind.Spec{Name: f.name, KubeconfigPath: in.Kubeconfig(f.name)}.Defaults()
+		c, err = kind.Attach(spec, log)
+		if errors.Is(err, kind.ErrNoCluster) {
+			return fail(fmt.Errorf("%s: %w: create it with `zerodrop up --name %s`", verb, err, f.name))
+		}
 	}
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", verb, err))

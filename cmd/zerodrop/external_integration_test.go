@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/kind/pkg/cluster"
+
+	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
+	"github.com/zerodrop/zerodrop/kind"
+)
+
+// plainCluster is the kind cluster TestRunOnAPlainKindCluster creates as a
+// user would, beside zerodrop's own.
+const plainCluster = "zd-plain"
+
+// TestRunOnAPlainKindCluster creates a kind cluster the way `kind create
+// cluster --image <node image>` does (kind's library and its default
+// configuration: one node, no port mappings, nothing of zerodrop's) and
+// runs zerodrop on it through --kubeconfig: a matrix cell of the fixture
+// passes, the example scenario file (a user's app) is judged as it expects,
+// a node-level disruption without --allow-node-disruptions is refused with
+// exit status 2, and no namespace of zerodrop's is left. A second cluster
+// takes a minute and the machine's cores: ZERODROP_EXTERNAL=1 (make
+// test-external) runs it.
+func TestRunOnAPlainKindCluster(t *testing.T) {
+	if testing.Short() || os.Getenv("ZERODROP_EXTERNAL") == "" {
+		t.Skip("creates a second cluster: ZERODROP_EXTERNAL=1 (make test-external)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	defer cancel()
+	in := inputs.Resolve(ctx, kind.Auto, "", "")
+	image, err := kind.ResolveNodeImage(in.Mode, in.CacheDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	example := filepath.Join("..", "..", "docs", "examples", "plain-app", "plain-app.tar")
+	if _, err := os.Stat(example); err != nil {
+		t.Fatalf("the example app's image archive: %v (make example-image writes it)", err)
+	}
+	bin := filepath.Join(t.TempDir(), "zerodrop")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "plain.kubeconfig")
+	p := cluster.NewProvider(cluster.ProviderWithDocker())
+	if existing, _ := p.List(); slices.Contains(existing, plainCluster) {
+		if err := p.Delete(plainCluster, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("kind create cluster --name %s --image %s", plainCluster, image)
+	if err := p.Create(plainCluster, cluster.CreateWithNodeImage(image), cluster.CreateWithKubeconfigPath(kubeconfig),
+		cluster.CreateWithWaitForReady(3*time.Minute), cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false)); err != nil {
+		t.Fatalf("create %s: %v", plainCluster, err)
+	}
+	t.Cleanup(func() {
+		if err := p.Delete(plainCluster, kubeconfig); err != nil {
+			t.Errorf("delete %s: %v", plainCluster, err)
+		}
+	})
+
+	zerodrop := func(args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			return string(out), 0
+		case errors.As(err, &exit):
+			return string(out), exit.ExitCode()
+		}
+		t.Fatalf("zerodrop %s: %v\n%s", strings.Join(args, " "), err, out)
+		return "", -1
+	}
+	tail := func(s string) string {
+		if len(s) > 4000 {
+			return s[len(s)-4000:]
+		}
+		return s
+	}
+
+	out, code := zerodrop("matrix", "--kubeconfig", kubeconfig, "--profiles", "naive", "--disruptions", "drain",
+		"--paths", "nodeport,clusterip", "--no-extras", "--out", t.TempDir())
+	if code != 2 || !strings.Contains(out, "pass --allow-node-disruptions to allow it") {
+		t.Errorf("a drain on a cluster zerodrop did not create, without --allow-node-disruptions: exit %d\n%s", code, tail(out))
+	}
+
+	cell := t.TempDir()
+	out, code = zerodrop("matrix", "--kubeconfig", kubeconfig, "--profiles", "prestop-and-drain", "--disruptions", "delete",
+		"--paths", "nodeport,clusterip,headless", "--no-extras", "--out", cell)
+	if code != 0 {
+		t.Errorf("a matrix cell on %s: exit %d\n%s", plainCluster, code, tail(out))
+	}
+	if !strings.Contains(out, "ok     prestop-and-drain_delete-1_deployment: pass, expected pass") {
+		t.Errorf("the cell's verdict:\n%s", tail(out))
+	}
+
+	files := t.TempDir()
+	out, code = zerodrop("run", "--kubeconfig", kubeconfig, "-f", filepath.Join("..", "..", "docs", "examples", "plain-app-prestop", "zerodrop.yaml"), "--out", files)
+	if code != 0 {
+		t.Errorf("the example scenario file on %s: exit %d\n%s", plainCluster, code, tail(out))
+	}
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		nss, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		for _, ns := range nss.Items {
+			if strings.HasPrefix(ns.Name, "zd-") {
+				left = append(left, ns.Name+" ("+string(ns.Status.Phase)+")")
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("namespaces left on %s: %s", plainCluster, strings.Join(left, ", "))
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
