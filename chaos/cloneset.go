@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -33,10 +34,17 @@ type CloneSetUpdate struct {
 	Version   string
 	Image     string
 	Partition int32
+	// Pause, when set, applies the update with updateStrategy.paused and
+	// holds it that long before resuming: OpenKruise must change no pod
+	// meanwhile (checked every second), then updates them as without it.
+	Pause time.Duration
 }
 
 // Name describes the disruption.
 func (u CloneSetUpdate) Name() string {
+	if u.Pause > 0 {
+		return fmt.Sprintf("cloneset-update-paused-%s", u.Pause)
+	}
 	if u.Partition > 0 {
 		return fmt.Sprintf("cloneset-update-partition-%d", u.Partition)
 	}
@@ -79,11 +87,22 @@ func (u CloneSetUpdate) Run(ctx context.Context, env Env) error {
 	// a JSON patch: a merge patch would replace the whole container list
 	patch, _ := json.Marshal([]map[string]any{
 		{"op": "add", "path": "/spec/updateStrategy/partition", "value": u.Partition},
+		{"op": "add", "path": "/spec/updateStrategy/paused", "value": u.Pause > 0},
 		{"op": "replace", "path": fmt.Sprintf("/spec/template/spec/containers/%d/image", index), "value": u.Image},
 	})
-	env.note("cloneset_update", fmt.Sprintf("image %s, partition %d", u.Image, u.Partition))
+	env.note("cloneset_update", fmt.Sprintf("image %s, partition %d, paused %v", u.Image, u.Partition, u.Pause > 0))
 	if _, err := cs.Patch(ctx, env.Target.Name, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("patch cloneset %s: %w", env.Target.Name, err)
+	}
+	if u.Pause > 0 {
+		if err := holdPaused(ctx, env, before, u.Pause); err != nil {
+			return err
+		}
+		resume, _ := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/updateStrategy/paused", "value": false}})
+		env.note("cloneset_resume", fmt.Sprintf("after %s paused", u.Pause))
+		if _, err := cs.Patch(ctx, env.Target.Name, types.JSONPatchType, resume, metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("resume cloneset %s: %w", env.Target.Name, err)
+		}
 	}
 	if err := poll(ctx, "wait for cloneset "+env.Target.Name, func(ctx context.Context) (string, error) {
 		obj, err := cs.Get(ctx, env.Target.Name, metav1.GetOptions{})
@@ -110,6 +129,65 @@ func (u CloneSetUpdate) Run(ctx context.Context, env Env) error {
 	}
 	env.verified("%d pods updated in place (same UID, container restarted on %s, Ready); %d below the partition untouched", inPlace, u.Image, untouched)
 	return nil
+}
+
+// holdPaused waits for hold with the update paused, checking every second
+// that no pod was replaced or restarted: a paused CloneSet must not move.
+func holdPaused(ctx context.Context, env Env, before []corev1.Pod, hold time.Duration) error {
+	end := time.Now().Add(hold)
+	for time.Now().Before(end) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+		now, err := pods(ctx, env)
+		if err != nil {
+			return err
+		}
+		if moved := pausedChanges(before, now, env.Target.Container); len(moved) > 0 {
+			return Unverified{"paused update: the CloneSet changed pods while paused: " + strings.Join(moved, "; ")}
+		}
+	}
+	env.verified("no pod changed while the update was paused for %s", hold)
+	return nil
+}
+
+// pausedChanges lists what changed between two lists of a CloneSet's pods
+// that a paused update must leave alone: the pods themselves (UIDs) and
+// their container (its ID and image).
+func pausedChanges(before, now []corev1.Pod, container string) []string {
+	type state struct{ id, image string }
+	of := func(p corev1.Pod) state {
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == container {
+				return state{cs.ContainerID, cs.Image}
+			}
+		}
+		return state{}
+	}
+	was := map[types.UID]corev1.Pod{}
+	for _, p := range before {
+		was[p.UID] = p
+	}
+	var out []string
+	seen := map[types.UID]bool{}
+	for _, p := range now {
+		seen[p.UID] = true
+		prev, ok := was[p.UID]
+		switch {
+		case !ok:
+			out = append(out, p.Name+" is new")
+		case of(p) != of(prev):
+			out = append(out, fmt.Sprintf("%s: container %s %s → %s", p.Name, container, of(prev).id, of(p).id))
+		}
+	}
+	for _, p := range before {
+		if !seen[p.UID] {
+			out = append(out, p.Name+" is gone")
+		}
+	}
+	return out
 }
 
 // verifyInPlace compares the pods before and after an in-place update:

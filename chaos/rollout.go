@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -199,24 +202,141 @@ type ScaleDown struct{ Replicas int32 }
 // Name describes the disruption.
 func (s ScaleDown) Name() string { return fmt.Sprintf("scale-down-to-%d", s.Replicas) }
 
-// Run scales and waits.
+// Run scales and waits. A StatefulSet's scale-down is also checked against
+// its pod management policy: OrderedReady stops one pod and waits until it
+// is gone before the next, Parallel stops them together.
 func (s ScaleDown) Run(ctx context.Context, env Env) error {
 	t := env.Target
-	sc, err := env.Client.AppsV1().Deployments(t.Namespace).GetScale(ctx, t.Name, metav1.GetOptions{})
+	var sc scaleClient
+	policy := ""
+	switch t.Kind {
+	case workload.Deployment:
+		sc = env.Client.AppsV1().Deployments(t.Namespace)
+	case workload.StatefulSet:
+		sets := env.Client.AppsV1().StatefulSets(t.Namespace)
+		set, err := sets.Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		sc, policy = sets, string(set.Spec.PodManagementPolicy)
+		if policy == "" {
+			policy = string(appsv1.OrderedReadyPodManagement)
+		}
+	default:
+		return fmt.Errorf("scale-down of a %s: use Deployment or StatefulSet", t.Kind)
+	}
+	scale, err := sc.GetScale(ctx, t.Name, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("get scale: %w", err)
 	}
-	if s.Replicas >= sc.Spec.Replicas || s.Replicas < 1 {
-		return fmt.Errorf("scale down to %d: the deployment has %d replicas; use 1 to %d", s.Replicas, sc.Spec.Replicas, sc.Spec.Replicas-1)
+	if s.Replicas >= scale.Spec.Replicas || s.Replicas < 1 {
+		return fmt.Errorf("scale down to %d: the %s has %d replicas; use 1 to %d", s.Replicas, strings.ToLower(string(t.Kind)), scale.Spec.Replicas, scale.Spec.Replicas-1)
 	}
-	sc.Spec.Replicas = s.Replicas
+	scale.Spec.Replicas = s.Replicas
 	env.note("scale", fmt.Sprintf("%d", s.Replicas))
-	if _, err := env.Client.AppsV1().Deployments(t.Namespace).UpdateScale(ctx, t.Name, sc, metav1.UpdateOptions{}); err != nil {
+	if _, err := sc.UpdateScale(ctx, t.Name, scale, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("scale: %w", err)
 	}
-	if err := waitReplaced(ctx, env, nil, int(s.Replicas)); err != nil {
+	spans, err := waitScaledDown(ctx, env, s.Replicas)
+	if err != nil {
 		return err
 	}
-	env.verified("scaled down to %d Ready pods, none terminating", s.Replicas)
+	if policy == "" {
+		env.verified("scaled down to %d Ready pods, none terminating", s.Replicas)
+		return nil
+	}
+	if problem := orderProblem(policy, spans); problem != "" {
+		return Unverified{problem}
+	}
+	env.verified("scaled down to %d Ready pods, none terminating; %s", s.Replicas, describeOrder(policy, spans))
 	return nil
+}
+
+// scaleClient is the scale subresource of Deployments and StatefulSets.
+type scaleClient interface {
+	GetScale(ctx context.Context, name string, opts metav1.GetOptions) (*autoscalingv1.Scale, error)
+	UpdateScale(ctx context.Context, name string, scale *autoscalingv1.Scale, opts metav1.UpdateOptions) (*autoscalingv1.Scale, error)
+}
+
+// podSpan is when a pod was first seen terminating and first seen gone.
+type podSpan struct {
+	Pod      string
+	From, To time.Time
+}
+
+// orderTolerance is how far two pods' termination may overlap and still
+// count as one after the other: the polls that see them are 250 ms apart.
+const orderTolerance = 500 * time.Millisecond
+
+// waitScaledDown waits until want pods are Ready and none terminates,
+// recording when each removed pod began terminating and when it was gone.
+func waitScaledDown(ctx context.Context, env Env, want int32) ([]podSpan, error) {
+	spans := map[string]*podSpan{}
+	seen := map[string]bool{}
+	err := poll(ctx, "wait for the scale-down", func(ctx context.Context) (string, error) {
+		ps, err := pods(ctx, env)
+		if err != nil {
+			return "", err
+		}
+		now := time.Now()
+		present := map[string]bool{}
+		for _, p := range ps {
+			present[p.Name], seen[p.Name] = true, true
+			if p.DeletionTimestamp != nil && spans[p.Name] == nil {
+				spans[p.Name] = &podSpan{Pod: p.Name, From: now}
+			}
+		}
+		for name := range seen {
+			if present[name] {
+				continue
+			}
+			sp := spans[name]
+			if sp == nil { // gone between two polls: both ends unknown but now
+				sp = &podSpan{Pod: name, From: now}
+				spans[name] = sp
+			}
+			if sp.To.IsZero() {
+				sp.To = now
+			}
+		}
+		return readyPending(ps, want), nil
+	})
+	out := make([]podSpan, 0, len(spans))
+	for _, sp := range spans {
+		out = append(out, *sp)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].From.Before(out[j].From) })
+	return out, err
+}
+
+// orderProblem says how the removed pods' terminations contradict the
+// pod management policy ("" when they do not): OrderedReady's must not
+// overlap, Parallel's must.
+func orderProblem(policy string, spans []podSpan) string {
+	if len(spans) < 2 {
+		return ""
+	}
+	for i := 1; i < len(spans); i++ {
+		prev, next := spans[i-1], spans[i]
+		overlap := prev.To.Sub(next.From)
+		switch {
+		case policy == string(appsv1.OrderedReadyPodManagement) && overlap > orderTolerance:
+			return fmt.Sprintf("OrderedReady scale-down: %s began terminating %s before %s was gone", next.Pod, overlap.Round(time.Millisecond), prev.Pod)
+		case policy == string(appsv1.ParallelPodManagement) && overlap <= 0:
+			return fmt.Sprintf("Parallel scale-down: %s began terminating only %s after %s was gone", next.Pod, (-overlap).Round(time.Millisecond), prev.Pod)
+		}
+	}
+	return ""
+}
+
+// describeOrder says how the removed pods went, for the verified note.
+func describeOrder(policy string, spans []podSpan) string {
+	names := make([]string, len(spans))
+	for i, sp := range spans {
+		names[i] = sp.Pod
+	}
+	if policy == string(appsv1.ParallelPodManagement) {
+		return fmt.Sprintf("Parallel: %s terminated together", strings.Join(names, " and "))
+	}
+	return fmt.Sprintf("%s: %s terminated one after the other", policy, strings.Join(names, ", then "))
 }

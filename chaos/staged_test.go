@@ -288,3 +288,52 @@ func TestOnImageCountsPodsAlreadyUpdated(t *testing.T) {
 		t.Fatalf("%d pods on the image, want 2 (the sidecar's image does not count)", n)
 	}
 }
+
+func TestPausedChanges(t *testing.T) {
+	pod := func(name, uid, cid, image string) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(uid)},
+			Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "side", ContainerID: "s-" + cid}, {Name: "app", ContainerID: cid, Image: image}}}}
+	}
+	before := []corev1.Pod{pod("a", "1", "c1", "img:v1"), pod("b", "2", "c2", "img:v1"), pod("c", "3", "c3", "img:v1")}
+	if got := pausedChanges(before, before, "app"); len(got) != 0 {
+		t.Fatalf("nothing moved, got %v", got)
+	}
+	same := []corev1.Pod{pod("a", "1", "c1", "img:v1"), pod("b", "2", "c2", "img:v1"), pod("c", "3", "c3", "img:v1")}
+	same[0].Status.ContainerStatuses[0].ContainerID = "s-other" // another container may restart: not the update's
+	if got := pausedChanges(before, same, "app"); len(got) != 0 {
+		t.Fatalf("only the sidecar restarted, got %v", got)
+	}
+	moved := []corev1.Pod{pod("a", "1", "c9", "img:v2"), pod("c", "3", "c3", "img:v1"), pod("d", "4", "c4", "img:v2")}
+	got := strings.Join(pausedChanges(before, moved, "app"), "; ")
+	for _, want := range []string{"a: container app c1 → c9", "d is new", "b is gone"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("want %q in %q", want, got)
+		}
+	}
+}
+
+func TestOrderProblem(t *testing.T) {
+	at := func(s float64) time.Time { return time.Unix(0, 0).Add(time.Duration(s * float64(time.Second))) }
+	oneByOne := []podSpan{{Pod: "web-2", From: at(0), To: at(13)}, {Pod: "web-1", From: at(13.2), To: at(26)}}
+	together := []podSpan{{Pod: "web-2", From: at(0), To: at(13)}, {Pod: "web-1", From: at(0.1), To: at(13.1)}}
+	cases := []struct {
+		policy string
+		spans  []podSpan
+		want   string
+	}{
+		{"OrderedReady", oneByOne, ""},
+		{"OrderedReady", []podSpan{{Pod: "web-2", From: at(0), To: at(13)}, {Pod: "web-1", From: at(12.7), To: at(26)}}, ""}, // within the polls' tolerance
+		{"OrderedReady", together, "OrderedReady scale-down: web-1 began terminating 12.9s before web-2 was gone"},
+		{"Parallel", together, ""},
+		{"Parallel", oneByOne, "Parallel scale-down: web-1 began terminating only 200ms after web-2 was gone"},
+		{"Parallel", oneByOne[:1], ""},
+	}
+	for _, c := range cases {
+		if got := orderProblem(c.policy, c.spans); got != c.want {
+			t.Errorf("%s %v: got %q, want %q", c.policy, c.spans, got, c.want)
+		}
+	}
+	if got := describeOrder("OrderedReady", oneByOne); got != "OrderedReady: web-2, then web-1 terminated one after the other" {
+		t.Errorf("describe: %q", got)
+	}
+}

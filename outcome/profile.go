@@ -53,6 +53,9 @@ type Strategy struct {
 	MinReadySeconds         int32  `json:"minReadySeconds,omitempty"`
 	ProgressDeadlineSeconds int32  `json:"progressDeadlineSeconds,omitempty"`
 	InPlaceGraceSeconds     int32  `json:"inPlaceGraceSeconds,omitempty"`
+	// PodManagementPolicy is a StatefulSet's: OrderedReady, or Parallel
+	// (zerodrop's default, "" here).
+	PodManagementPolicy string `json:"podManagementPolicy,omitempty"`
 }
 
 // Expectation is a named expected outcome.

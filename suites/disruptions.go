@@ -101,9 +101,9 @@ func (k DisruptionKind) Fits(w workload.Kind) error {
 		return fmt.Errorf("disruption %s needs a %v, not a %s", k, kinds, w)
 	}
 	switch k {
-	case RollingUpdate, RolloutRestart:
+	case RollingUpdate, RolloutRestart, ScaleDown:
 		return only(workload.Deployment, workload.StatefulSet)
-	case ScaleDown, RolloutUndo, PausedRollout, StuckRollout, CrashRollout, RainbowSwitch:
+	case RolloutUndo, PausedRollout, StuckRollout, CrashRollout, RainbowSwitch:
 		return only(workload.Deployment)
 	case PartitionRoll:
 		return only(workload.StatefulSet)

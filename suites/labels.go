@@ -16,11 +16,12 @@ const (
 	Streams     Label = "streams"     // long-lived connections: server-sent events and WebSockets
 	Sidecars    Label = "sidecars"    // the app behind a proxy sidecar: classic vs native shutdown ordering
 	Stuck       Label = "stuck"       // rollouts to a broken version: stuck (ProgressDeadlineExceeded), rolled back, under load
+	Orders      Label = "orders"      // a StatefulSet's pod management policies: OrderedReady vs Parallel
 	Cluster     Label = "cluster"     // needs a cluster
 )
 
 // labels lists the set labels in help order.
-var labels = []Label{Gating, Control, Ingress, Disruptions, OpenKruise, Streams, Sidecars, Stuck, Matrix, Cluster}
+var labels = []Label{Gating, Control, Ingress, Disruptions, OpenKruise, Streams, Sidecars, Stuck, Orders, Matrix, Cluster}
 
 // LabelNames lists the labels scenarios carry, for messages.
 func LabelNames() []string {

@@ -2,6 +2,7 @@ package suites
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/zerodrop/zerodrop/chaos"
@@ -79,8 +80,17 @@ func GatingSuite() []Entry {
 	inPlace.Workload = workload.CloneSet
 	toDelete := scenario(fixtures.PreStopAndDrain, chaos.CloneSetDeletePods{Count: 1}, "", base...)
 	toDelete.Workload = workload.CloneSet
-	out = append(out, Entry{inPlace, []Label{Disruptions, OpenKruise}}, Entry{toDelete, []Label{Disruptions, OpenKruise}})
+	// a canary behind a partition (one pod updated in place, the two below
+	// it untouched, verified by UID and container), and a paused update (no
+	// pod moves for 10 s, then each is updated in place once resumed)
+	partition := scenario(fixtures.PreStopAndDrain, chaos.CloneSetUpdate{Version: "v2", Partition: 2}, "", base...)
+	partition.Workload = workload.CloneSet
+	paused := scenario(fixtures.PreStopAndDrain, chaos.CloneSetUpdate{Version: "v2", Pause: 10 * time.Second}, "", base...)
+	paused.Workload = workload.CloneSet
+	out = append(out, Entry{inPlace, []Label{Disruptions, OpenKruise}}, Entry{toDelete, []Label{Disruptions, OpenKruise}},
+		Entry{partition, []Label{OpenKruise}}, Entry{paused, []Label{OpenKruise}})
 	out = append(out, inPlaceGraceCases(base)...)
+	out = append(out, OrdersSet()...)
 	out = append(out, StreamsSet()...)
 	out = append(out, SidecarsSet()...)
 	return append(out, StuckSet()...)
@@ -177,4 +187,39 @@ func inPlaceGraceCases(paths []Path) []Entry {
 	p.Expect, p.Why = fixtures.ExpectPass, fmt.Sprintf("OpenKruise takes the pod out of its Services (readiness gate) and waits %d s before it restarts the container: kube-proxy has dropped the endpoint before the app exits, so no new connection reaches it", InPlaceGrace)
 	p.ExpectKeepAlive, p.WhyKeepAlive = fixtures.ExpectRisk, "pooled connections stay on the pod (conntrack) through the grace period, and the app, which exits on SIGTERM, cuts the few requests in flight on them at the restart"
 	return []Entry{{bad, []Label{OpenKruise, Control}}, {good, []Label{OpenKruise}}}
+}
+
+// OrdersSet judges a StatefulSet's pod management policies through its
+// headless Service (CoreDNS) and a regular one (kube-proxy), loaded at
+// once: a rolling update, which replaces one pod at a time in reverse
+// ordinal order under either policy, and a scale-down from 3 to 1, where
+// OrderedReady stops one pod and waits until it is gone before the next
+// while Parallel stops both at once. The recommended profile must drop
+// nothing under either; the naive one fails under both (on the headless
+// path it may pass: a resolving client falls through to the next address).
+func OrdersSet() []Entry {
+	paths := WithKeepAliveToo(PathNodePort, PathClusterIP, PathHeadless)
+	var out []Entry
+	for _, policy := range []string{"OrderedReady", "Parallel"} {
+		variant := strings.ToLower(policy)
+		for _, c := range []struct {
+			profile fixtures.ProfileName
+			d       chaos.Disruption
+			version string
+		}{
+			{fixtures.PreStopAndDrain, chaos.RollingUpdate{Version: "v2"}, "v2"},
+			{fixtures.PreStopAndDrain, chaos.ScaleDown{Replicas: 1}, ""},
+			{fixtures.Naive, chaos.ScaleDown{Replicas: 1}, ""},
+		} {
+			s := scenario(c.profile, c.d, c.version, paths...)
+			s.Workload, s.Variant = workload.StatefulSet, variant
+			s.Profile.Strategy.PodManagementPolicy = policy
+			labels := []Label{Orders}
+			if s.MustFail() {
+				labels = append(labels, Control)
+			}
+			out = append(out, Entry{s, labels})
+		}
+	}
+	return out
 }

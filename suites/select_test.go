@@ -37,14 +37,22 @@ func TestSelect(t *testing.T) {
 			t.Errorf("%s carries openkruise but runs a %s", e.Scenario.ID(), e.Scenario.Workload)
 		}
 	}
-	if n := count("control && !gating && !streams && !sidecars && !stuck && !openkruise"); n != 2 {
+	if n := count("control && !gating && !streams && !sidecars && !stuck && !openkruise && !orders"); n != 2 {
 		t.Errorf("the further controls (SIGKILL, lost node): %d, want 2", n)
+	}
+	if n, ctl := count("orders"), count("orders && control"); n != 6 || ctl != 2 {
+		t.Errorf("the StatefulSet orders: %d scenarios, %d controls; want 6 and 2 (the naive scale-down under each policy)", n, ctl)
+	}
+	for _, e := range mustSelect(t, all, "orders") {
+		if e.Scenario.Workload != "StatefulSet" || e.Scenario.Profile.Strategy.PodManagementPolicy == "" || !e.Scenario.Uses(PathHeadless) || !e.Scenario.Uses(PathClusterIP) {
+			t.Errorf("%s: want a StatefulSet with its pod management policy through the headless and a regular Service", e.Scenario.ID())
+		}
 	}
 	if n := count("openkruise && control"); n != 1 {
 		t.Errorf("the in-place update without a grace period is openkruise's one control: %d", n)
 	}
-	if n := count("openkruise && !disruptions"); n != 2 {
-		t.Errorf("the in-place grace pair runs only with openkruise: %d", n)
+	if n := count("openkruise && !disruptions"); n != 4 {
+		t.Errorf("the in-place grace pair, the partition and the paused update run only with openkruise: %d", n)
 	}
 	_, err := Select(all, "gating ||| x")
 	if err == nil || !strings.Contains(err.Error(), "Did you mean '||'") || strings.Contains(err.Error(), "{{") || strings.Contains(err.Error(), "\x1b") {
