@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
@@ -26,7 +27,8 @@ const plainCluster = "zd-plain"
 
 // TestRunOnAPlainKindCluster creates a kind cluster the way `kind create
 // cluster --image <node image>` does (kind's library and its default
-// configuration: one node, no port mappings, nothing of zerodrop's) and
+// configuration: one node, no port mappings, nothing of zerodrop's; on a
+// cgroup v1 host the kubelet patch every kind cluster needs there) and
 // runs zerodrop on it through --kubeconfig: a matrix cell of the fixture
 // passes, the example scenario file (a user's app) is judged as it expects,
 // a node-level disruption without --allow-node-disruptions is refused with
@@ -59,8 +61,16 @@ func TestRunOnAPlainKindCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("kind create cluster --name %s --image %s", plainCluster, image)
-	if err := p.Create(plainCluster, cluster.CreateWithNodeImage(image), cluster.CreateWithKubeconfigPath(kubeconfig),
+	// kind's default configuration; on a cgroup v1 host (this project's
+	// machines) the kubelet of Kubernetes >= 1.35 refuses to start unless
+	// told otherwise, in any kind cluster: `kind create cluster --config`
+	// with this one patch is what a user here runs
+	plain := &v1alpha4.Cluster{TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"}}
+	if kind.DetectHost().CgroupV1 {
+		plain.KubeadmConfigPatches = []string{"kind: KubeletConfiguration\nfailCgroupV1: false\n"}
+	}
+	t.Logf("kind create cluster --name %s --image %s (%d kubeadm patches)", plainCluster, image, len(plain.KubeadmConfigPatches))
+	if err := p.Create(plainCluster, cluster.CreateWithV1Alpha4Config(plain), cluster.CreateWithNodeImage(image), cluster.CreateWithKubeconfigPath(kubeconfig),
 		cluster.CreateWithWaitForReady(3*time.Minute), cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false)); err != nil {
 		t.Fatalf("create %s: %v", plainCluster, err)
 	}

@@ -76,7 +76,11 @@ type Spec struct {
 	// (kill-container, stop-node) always expect fail.
 	Expect outcome.Expectation `json:"expect"`
 	// ExpectKeepAlive is the same for the keep-alive clients (+ka paths);
-	// default: what expect says.
+	// default: what expect says. at-risk (either may be seen) fits an app
+	// that exits after a preStop sleep without closing its pooled
+	// connections: only the requests in flight on them at the exit are cut,
+	// and the clients' own connection churn may have moved every connection
+	// off the pod by then.
 	ExpectKeepAlive outcome.Expectation `json:"expectKeepAlive,omitempty"`
 	// Why and WhyKeepAlive say why, for the report.
 	Why          string `json:"why,omitempty"`

@@ -245,14 +245,14 @@ func checkExpect(s Spec, p *problems) {
 	switch s.Expect {
 	case "":
 		p.addf("spec.expect", " is missing: use pass (the workload must drop no request) or fail (it is known to drop requests)")
-	case outcome.ExpectPass, outcome.ExpectFail:
+	case outcome.ExpectPass, outcome.ExpectFail, outcome.ExpectRisk:
 	default:
-		p.addf("spec.expect", " %q: use pass or fail", s.Expect)
+		p.addf("spec.expect", " %q: use pass, fail or at-risk", s.Expect)
 	}
 	switch s.ExpectKeepAlive {
-	case "", outcome.ExpectPass, outcome.ExpectFail:
+	case "", outcome.ExpectPass, outcome.ExpectFail, outcome.ExpectRisk:
 	default:
-		p.addf("spec.expectKeepAlive", " %q: use pass or fail, or leave it out to expect what spec.expect says", s.ExpectKeepAlive)
+		p.addf("spec.expectKeepAlive", " %q: use pass, fail or at-risk, or leave it out to expect what spec.expect says", s.ExpectKeepAlive)
 	}
 }
 

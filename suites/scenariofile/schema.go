@@ -73,7 +73,7 @@ func vocabulary(t reflect.Type) *jsonschema.Schema {
 		}
 		return enum("A workload controller.", values...)
 	case reflect.TypeOf(outcome.Expectation("")):
-		return enum("pass: zero failed requests; fail: it is known to drop requests.", string(outcome.ExpectPass), string(outcome.ExpectFail))
+		return enum("pass: zero failed requests; fail: it is known to drop requests; at-risk: it can drop a few (those in flight at an exit), so one trial may show none, and either is as expected.", string(outcome.ExpectPass), string(outcome.ExpectFail), string(outcome.ExpectRisk))
 	case reflect.TypeOf(Duration("")):
 		return &jsonschema.Schema{Type: "string", Pattern: `^-?([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`, Examples: []any{"3s", "500ms", "1m30s"}}
 	}

@@ -213,7 +213,7 @@ func TestEveryProblemNamesItsPlaceAndFix(t *testing.T) {
 			want:  []string{"app.yaml:1 (document 1): Deployment shop: container app: image shop comes from shop.tar, but no imagePullPolicy, which for the latest tag means Always, would pull it from a registry: set imagePullPolicy: IfNotPresent"}},
 		{name: "expect neither pass nor fail",
 			file: func(s string) string { return replace(t, s, "expect: pass", "expect: maybe") },
-			want: []string{`spec.expect "maybe": use pass or fail`}},
+			want: []string{`spec.expect "maybe": use pass, fail or at-risk`}},
 		{name: "no expect",
 			file: func(s string) string { return replace(t, s, "  expect: pass\n", "") },
 			want: []string{"spec.expect is missing: use pass (the workload must drop no request) or fail (it is known to drop requests)"}},
@@ -221,7 +221,7 @@ func TestEveryProblemNamesItsPlaceAndFix(t *testing.T) {
 			file: func(s string) string {
 				return replace(t, s, "expect: pass", "expect: pass\n  expectKeepAlive: sometimes")
 			},
-			want: []string{`spec.expectKeepAlive "sometimes": use pass or fail, or leave it out`}},
+			want: []string{`spec.expectKeepAlive "sometimes": use pass, fail or at-risk, or leave it out`}},
 		{name: "a StatefulSet that never replaces its pods",
 			file: func(s string) string {
 				return replace(t, replace(t, s, "kind: Deployment", "kind: StatefulSet"), "[rolling-update, evict]", "[rollout-restart]")

@@ -51,7 +51,7 @@ func TestValidateSaysWhatAValidFileRuns(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	want := example + ": valid: 3 scenarios of Deployment plain-app (3 replicas, preStop sleep 10s, grace 30s) on nodeport, nodeport+ka, clusterip, clusterip+ka at 100 rps: plain-app-prestop/rolling-update-v2/deployment,"
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], want) || !strings.HasSuffix(lines[0], "; expect pass, keep-alive fail") {
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], want) || !strings.HasSuffix(lines[0], "; expect pass, keep-alive at-risk") {
 		t.Fatalf("validate printed:\n%s\nwant one line starting %q", out, want)
 	}
 }
