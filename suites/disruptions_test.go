@@ -137,7 +137,7 @@ func TestExitOnlyProfilesMayPassOnHeadless(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := Scenario{Profile: p, Disruption: chaos.DeletePods{Count: 1}, Paths: Paths}
+		s := Scenario{Profile: p, Disruption: chaos.RollingUpdate{Version: "v2"}, Paths: Paths}
 		x := s.Expectations()
 		for c, e := range x {
 			want := exitOnly[name] && e.Expect == outcome.ExpectFail && c != outcome.Streams
@@ -156,6 +156,38 @@ func TestExitOnlyProfilesMayPassOnHeadless(t *testing.T) {
 	s := Scenario{Profile: naive, Expect: outcome.ExpectFail, Why: "x", Paths: Paths}
 	if x := s.Expectations(); len(x[outcome.NewConnections].MayPass) > 0 {
 		t.Errorf("override spares %v", x[outcome.NewConnections].MayPass)
+	}
+}
+
+// TestExitOnlyProfilesMayPassOnPooledKubeProxyPathsUnderOneExit: a
+// disruption that ends one pod (or one node's) spares the naive control's
+// keep-alive clients through kube-proxy, and only those; the rollouts and
+// the Traefik paths keep their duty to fail.
+func TestExitOnlyProfilesMayPassOnPooledKubeProxyPathsUnderOneExit(t *testing.T) {
+	naive, _ := fixtures.Preset(fixtures.Naive)
+	for _, d := range []chaos.Disruption{chaos.DeletePods{Count: 1}, chaos.EvictPods{Count: 1}, chaos.DrainNode{}, chaos.ScaleDown{Replicas: 2}} {
+		x := Scenario{Profile: naive, Disruption: d, Paths: Paths}.Expectations()
+		ka := x[outcome.KeepAlive].MayPass
+		for _, p := range []string{"nodeport+ka", "clusterip+ka", "headless+ka"} {
+			if ka[p] == "" {
+				t.Errorf("%s: keep-alive %s not spared: %v", d.Name(), p, ka)
+			}
+		}
+		if len(ka) != 3 {
+			t.Errorf("%s: keep-alive spares %v, want the three kube-proxy and DNS paths only", d.Name(), ka)
+		}
+		if nc := x[outcome.NewConnections].MayPass; len(nc) != 1 || nc["headless"] == "" {
+			t.Errorf("%s: new connections spare %v, want headless only", d.Name(), nc)
+		}
+	}
+	for _, d := range []chaos.Disruption{chaos.RollingUpdate{Version: "v2"}, chaos.RollingUpdate{}, chaos.RolloutUndo{}} {
+		if ka := (Scenario{Profile: naive, Disruption: d, Paths: Paths}).Expectations()[outcome.KeepAlive].MayPass; len(ka) != 1 {
+			t.Errorf("%s: keep-alive spares %v, want headless+ka only", d.Name(), ka)
+		}
+	}
+	drain, _ := fixtures.Preset(fixtures.PreStopAndDrain)
+	if ka := (Scenario{Profile: drain, Disruption: chaos.DeletePods{Count: 1}, Paths: Paths}).Expectations()[outcome.KeepAlive].MayPass; len(ka) != 0 {
+		t.Errorf("a profile expected to pass spares %v", ka)
 	}
 }
 

@@ -304,6 +304,12 @@ func ExpectationsMarkdown(entries []Entry) string {
 				fmt.Fprintf(&b, "  - %s may pass: %s\n", path, x[c].MayPass[path])
 			}
 		}
+		few := spareFewExits(name, chaos.DeletePods{Count: 1}, spareHeadless(name, p.Expectations()))
+		for _, path := range slices.Sorted(maps.Keys(few[outcome.KeepAlive].MayPass)) {
+			if _, always := x[outcome.KeepAlive].MayPass[path]; !always {
+				fmt.Fprintf(&b, "  - %s may pass under a delete, an eviction, a drain or a scale-down: %s\n", path, few[outcome.KeepAlive].MayPass[path])
+			}
+		}
 	}
 	for _, e := range entries {
 		if e.Scenario.Expect != "" && e.Scenario.Why != "" {
