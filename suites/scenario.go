@@ -100,19 +100,8 @@ func spareHeadless(name fixtures.ProfileName, x outcome.Expectations) outcome.Ex
 	if !exitOnly[name] {
 		return x
 	}
-	spare := func(c outcome.Client, path Path, why string) {
-		e := x[c]
-		if e.Expect != outcome.ExpectFail {
-			return
-		}
-		if e.MayPass == nil {
-			e.MayPass = map[string]string{}
-		}
-		e.MayPass[string(path)] = why
-		x[c] = e
-	}
-	spare(outcome.NewConnections, PathHeadless, "a DNS client that re-resolves for every connection and falls through to the next address never meets the connect race (CoreDNS drops the terminating pod at once; a dial to a gone pod moves on after up to 2 s): only the requests in flight at the exit fail, about one per pod")
-	spare(outcome.KeepAlive, PathHeadless.WithKeepAlive(), "its pooled connections are cut at the exit, but each re-dial resolves anew and skips the gone pod: only the requests in flight on them at the exit fail, about one per pod")
+	spare(x, outcome.NewConnections, PathHeadless, "a DNS client that re-resolves for every connection and falls through to the next address never meets the connect race (CoreDNS drops the terminating pod at once; a dial to a gone pod moves on after up to 2 s): only the requests in flight at the exit fail, about one per pod")
+	spare(x, outcome.KeepAlive, PathHeadless.WithKeepAlive(), "its pooled connections are cut at the exit, but each re-dial resolves anew and skips the gone pod: only the requests in flight on them at the exit fail, about one per pod")
 	return x
 }
 
@@ -133,20 +122,24 @@ func spareFewExits(name fixtures.ProfileName, d chaos.Disruption, x outcome.Expe
 	if !exitOnly[name] || !fewExits(d) {
 		return x
 	}
-	e := x[outcome.KeepAlive]
-	if e.Expect != outcome.ExpectFail {
-		return x
-	}
-	may := map[string]string{}
-	for p, why := range e.MayPass {
-		may[p] = why
-	}
 	for _, p := range []Path{PathNodePort.WithKeepAlive(), PathClusterIP.WithKeepAlive()} {
-		may[string(p)] = "one pod's exit meets a pooled client only through the connections pinned to it: a request in flight on one at the exit, or a re-dial that lands on rules still listing the pod (one chance in three); often none at this rate"
+		spare(x, outcome.KeepAlive, p, "one pod's exit meets a pooled client only through the connections pinned to it: a request in flight on one at the exit, or a re-dial that lands on rules still listing the pod (one chance in three); often none at this rate")
+	}
+	return x
+}
+
+// spare lets path pass where client c is expected to fail, for why.
+func spare(x outcome.Expectations, c outcome.Client, path Path, why string) {
+	e := x[c]
+	if e.Expect != outcome.ExpectFail {
+		return
+	}
+	may := map[string]string{string(path): why}
+	for p, w := range e.MayPass {
+		may[p] = w
 	}
 	e.MayPass = may
-	x[outcome.KeepAlive] = e
-	return x
+	x[c] = e
 }
 
 // fewExits says whether a disruption ends one pod, or one node's pods, at

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
 
@@ -50,10 +48,7 @@ func TestRunOnAPlainKindCluster(t *testing.T) {
 	if _, err := os.Stat(example); err != nil {
 		t.Fatalf("the example app's image archive: %v (make example-image writes it)", err)
 	}
-	bin := filepath.Join(t.TempDir(), "zerodrop")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildZerodrop(t)
 	kubeconfig := filepath.Join(t.TempDir(), "plain.kubeconfig")
 	p := cluster.NewProvider(cluster.ProviderWithDocker())
 	if existing, _ := p.List(); slices.Contains(existing, plainCluster) {
@@ -123,14 +118,7 @@ func TestRunOnAPlainKindCluster(t *testing.T) {
 		t.Errorf("the example scenario file on %s: exit %d\n%s", plainCluster, code, tail(out))
 	}
 
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := clientsetOf(t, kubeconfig)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		nss, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})

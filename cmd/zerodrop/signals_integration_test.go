@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
 	"github.com/zerodrop/zerodrop/kind"
@@ -36,18 +34,8 @@ func TestInterruptLeavesNothingBehind(t *testing.T) {
 	if _, err := os.Stat(kubeconfig); err != nil {
 		t.Skipf("no cluster %s: %v", name, err)
 	}
-	bin := filepath.Join(t.TempDir(), "zerodrop")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := buildZerodrop(t)
+	cs := clientsetOf(t, kubeconfig)
 	// after which phase, and how: SIGINT (Ctrl-C) and SIGTERM (a CI runner's stop)
 	cases := []struct {
 		after string
