@@ -57,14 +57,8 @@ func (u CloneSetUpdate) Run(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	if u.Image == "" && u.Version != "" {
-		u.Image = env.Images[u.Version]
-		if u.Image == "" {
-			return fmt.Errorf("no image of version %q on the nodes (have %v)", u.Version, env.Images)
-		}
-	}
-	if u.Image == "" {
-		return fmt.Errorf("set Version or Image, the fixture's new image")
+	if u.Image, err = newImage(env, u.Version, u.Image); err != nil {
+		return err
 	}
 	before, err := pods(ctx, env)
 	if err != nil {
@@ -74,15 +68,9 @@ func (u CloneSetUpdate) Run(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
-	index := -1
-	for i, c := range containers {
-		if m, _ := c.(map[string]any); m["name"] == env.Target.Container {
-			index = i
-		}
-	}
-	if index < 0 {
-		return fmt.Errorf("cloneset %s has no container %q", env.Target.Name, env.Target.Container)
+	index, err := containerIndex(obj, env.Target.Container)
+	if err != nil {
+		return err
 	}
 	// a JSON patch: a merge patch would replace the whole container list
 	patch, _ := json.Marshal([]map[string]any{
@@ -199,22 +187,14 @@ func verifyInPlace(before, after []corev1.Pod, container, image string) (inPlace
 	for _, p := range before {
 		old[p.UID] = p
 	}
-	status := func(p corev1.Pod) (corev1.ContainerStatus, bool) {
-		for _, cs := range p.Status.ContainerStatuses {
-			if cs.Name == container {
-				return cs, true
-			}
-		}
-		return corev1.ContainerStatus{}, false
-	}
 	for _, p := range after {
 		prev, ok := old[p.UID]
 		if !ok {
 			problems = append(problems, p.Name+" was recreated (new UID)")
 			continue
 		}
-		was, _ := status(prev)
-		now, ok := status(p)
+		was, _ := containerStatus(prev, container)
+		now, ok := containerStatus(p, container)
 		switch {
 		case !ok:
 			problems = append(problems, p.Name+" has no container "+container)
@@ -324,4 +304,31 @@ func sameImage(a, b string) bool {
 		return strings.TrimPrefix(s, "library/")
 	}
 	return norm(a) == norm(b)
+}
+
+// newImage is the image an update moves to: image when set, else the
+// fixture's variant of version on the nodes.
+func newImage(env Env, version, image string) (string, error) {
+	if image == "" && version != "" {
+		image = env.Images[version]
+		if image == "" {
+			return "", fmt.Errorf("no image of version %q on the nodes (have %v)", version, env.Images)
+		}
+	}
+	if image == "" {
+		return "", fmt.Errorf("set Version or Image, the fixture's new image")
+	}
+	return image, nil
+}
+
+// containerIndex is the position of the named container in a CloneSet's
+// pod template (a JSON patch addresses containers by index).
+func containerIndex(obj *unstructured.Unstructured, name string) (int, error) {
+	containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+	for i, c := range containers {
+		if m, _ := c.(map[string]any); m["name"] == name {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("cloneset %s has no container %q", obj.GetName(), name)
 }

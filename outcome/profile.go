@@ -34,10 +34,12 @@ type Profile struct {
 
 // Sidecar is a proxy sidecar in front of the app, as recorded.
 type Sidecar struct {
-	Mode           string `json:"mode"`      // classic (a regular container) or native (restartable init container)
+	Mode           string `json:"mode"`      // classic (a regular container), native (restartable init container) or sidecarset (injected by OpenKruise)
 	OnTerm         string `json:"onSigterm"` // exit, ignore or drain=D
 	PreStop        string `json:"preStop,omitempty"`
 	PreStopSeconds int    `json:"preStopSeconds,omitempty"`
+	// FailReadyOnDrain: the proxy's readiness fails once it drains.
+	FailReadyOnDrain bool `json:"failReadinessOnDrain,omitempty"`
 }
 
 // Readiness is the readiness probe on the app.

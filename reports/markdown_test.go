@@ -137,6 +137,15 @@ func TestSidecarAdviceNamesTheProxy(t *testing.T) {
 	if !strings.Contains(got, "start the proxy's drain in its preStop hook") || strings.Contains(got, "the proxy sidecar is stopped with the app") {
 		t.Fatalf("native sidecar keep-alive advice missing:\n%s", got)
 	}
+	// a proxy a SidecarSet upgrades in place must take its pod out itself
+	for _, o := range naive {
+		o.Scenario.Profile.Name = "sidecarset-exit"
+		o.Scenario.Profile.Sidecar = &outcome.Sidecar{Mode: "sidecarset", OnTerm: "exit"}
+	}
+	got = Markdown(naive)
+	if !strings.Contains(got, "an in-place sidecar upgrade stops the proxy alone") {
+		t.Fatalf("SidecarSet advice missing:\n%s", got)
+	}
 }
 
 // TestAStuckRolloutIsItsOwnOutcome: a stuck rollout expected stuck is as

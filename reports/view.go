@@ -328,6 +328,8 @@ func advice(outs []*outcome.Outcome) []string {
 					who, p.GraceSeconds, p.PreStopSeconds, drain, int(math.Ceil(need.Seconds()))+2))
 			case p.Sidecar != nil && p.Sidecar.Mode == "classic" && onTermDrain(p.Sidecar.OnTerm) == 0 && p.Sidecar.PreStopSeconds == 0:
 				say(fmt.Sprintf("%s: the proxy sidecar is stopped with the app and exits at once, while the app still drains: make it a native sidecar (an init container with `restartPolicy: Always`: the kubelet stops it after the app), or keep it serving past the app's preStop and drain (%s).", who, need))
+			case p.Sidecar != nil && p.Sidecar.Mode == "sidecarset" && !p.Sidecar.FailReadyOnDrain:
+				say(who + ": an in-place sidecar upgrade stops the proxy alone while its pod, not terminating, stays in its Services: give the proxy a preStop hook that fails its readiness and keeps it serving past the propagation tail, so that the failing probe takes the pod out first.")
 			case p.Sidecar != nil && p.Sidecar.Mode == "native" && c.Client == outcome.KeepAlive && p.Sidecar.PreStop != "drain":
 				say(who + ": pooled connections end at the proxy, which drops the app's `Connection: close` and drains only at its own SIGTERM, after the app has stopped listening: start the proxy's drain in its preStop hook, at the deletion.")
 			case c.Client == outcome.KeepAlive && drain == 0 && p.OnTerm != "":
@@ -415,6 +417,9 @@ func details(o *outcome.Outcome) []string {
 	line := fmt.Sprintf("profile %s: preStop %s%s, on SIGTERM %s, grace %ds, %d replicas", p.Name, p.PreStop, secs(p.PreStopSeconds), orUnknown(p.OnTerm), p.GraceSeconds, p.Replicas)
 	if sc := p.Sidecar; sc != nil {
 		line += fmt.Sprintf("; behind a %s proxy sidecar: preStop %s%s, on SIGTERM %s", sc.Mode, orNone(sc.PreStop), secs(sc.PreStopSeconds), sc.OnTerm)
+		if sc.FailReadyOnDrain {
+			line += ", its readiness failing while it drains"
+		}
 	}
 	out = append(out, line)
 	if d := o.Disruption; d != nil {

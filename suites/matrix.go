@@ -314,6 +314,9 @@ func ExpectationsMarkdown(entries []Entry) string {
 	for _, e := range entries {
 		if e.Scenario.Expect != "" && e.Scenario.Why != "" {
 			fmt.Fprintf(&b, "- **%s** — %s: %s\n", e.Scenario.ID(), e.Scenario.Expect, e.Scenario.Why)
+			for _, path := range slices.Sorted(maps.Keys(e.Scenario.MayPass)) {
+				fmt.Fprintf(&b, "  - %s may pass: %s\n", path, e.Scenario.MayPass[path])
+			}
 		}
 	}
 	return b.String()

@@ -89,10 +89,12 @@ func GatingSuite() []Entry {
 	paused.Workload = workload.CloneSet
 	out = append(out, Entry{inPlace, []Label{Disruptions, OpenKruise}}, Entry{toDelete, []Label{Disruptions, OpenKruise}},
 		Entry{partition, []Label{OpenKruise}}, Entry{paused, []Label{OpenKruise}})
+	out = append(out, recreateCases(base)...)
 	out = append(out, inPlaceGraceCases(base)...)
 	out = append(out, OrdersSet()...)
 	out = append(out, StreamsSet()...)
 	out = append(out, SidecarsSet()...)
+	out = append(out, SidecarSetCases()...)
 	return append(out, StuckSet()...)
 }
 
@@ -142,16 +144,61 @@ const (
 // rolling update, from the host and inside the cluster, with both clients:
 // a classic sidecar is stopped with the app and exits at once (the known-bad
 // control); a native one (a restartable init container) is stopped only
-// after the app, which is enough for new connections but not for kept-alive
-// ones, whose connections end at the proxy; a native one whose preStop hook
-// starts its own drain at the deletion passes for both.
+// after the app, which is enough for new connections but leaves kept-alive
+// ones at risk: their connections end at the proxy, which answers 502 in the
+// 0.1 s between the app's exit and its own SIGTERM; a native one whose
+// preStop hook starts its own drain at the deletion passes for both.
 func SidecarsSet() []Entry {
 	paths := WithKeepAliveToo(PathNodePort, PathClusterIP)
 	var out []Entry
 	for _, name := range fixtures.SidecarProfileNames {
 		s := scenario(name, chaos.RollingUpdate{Version: "v2"}, "v2", paths...)
 		labels := []Label{Sidecars}
-		// a control when some client must fail (sidecar-native: the kept-alive one)
+		// a control when some client must fail (sidecar-classic)
+		if s.MustFail() {
+			labels = append(labels, Control)
+		}
+		out = append(out, Entry{s, labels})
+	}
+	return out
+}
+
+// SidecarSetCases inject the proxy with an OpenKruise SidecarSet (the pod
+// template holds the app alone) and upgrade it in place under load, one pod
+// at a time: the kubelet stops the proxy alone while the pod and the app
+// stay, so nothing marks the pod terminating and its endpoint stays while
+// the proxy goes.
+//
+//   - a proxy that exits on SIGTERM (known-bad): the pod stays in its
+//     Services until the kubelet sees the container gone, and new
+//     connections meanwhile are refused;
+//   - a proxy whose preStop hook drains it for PropagationAllowance and
+//     fails its readiness meanwhile (known-good): the failing probe takes
+//     the pod out of its Services while the proxy still serves.
+func SidecarSetCases() []Entry {
+	paths := WithKeepAliveToo(PathNodePort, PathClusterIP)
+	var out []Entry
+	for _, c := range []struct {
+		name       string
+		sidecar    fixtures.Sidecar
+		expect, ka outcome.Expectation
+		why, whyKA string
+	}{
+		{"sidecarset-exit", fixtures.Sidecar{Mode: fixtures.SidecarSetMode, OnTerm: "exit"}, outcome.ExpectFail, outcome.ExpectRisk,
+			"OpenKruise changes the proxy's image in the pod and the kubelet stops the proxy alone: it exits at SIGTERM, but the pod is not terminating and stays in its Services until the kubelet reports the container gone, so new connections sent to it meanwhile are refused (nothing listens on the pod's port until the new proxy starts), while the app behind it serves on",
+			"pooled connections end at the proxy and are cut when it exits; a request in flight then, or a re-dial that lands on rules still listing the pod while no proxy listens, fails — a few per pod, so a trial may see none"},
+		{"sidecarset-drain", fixtures.Sidecar{Mode: fixtures.SidecarSetMode, OnTerm: "exit", PreStop: fixtures.SidecarPreStopDrain, PreStopSeconds: fixtures.PropagationAllowance, FailReadyOnDrain: true},
+			outcome.ExpectPass, outcome.ExpectPass,
+			fmt.Sprintf("the proxy's preStop hook starts its drain and holds %d s: its readiness fails at once, and the failing probe takes the pod out of its Services (a pod that is not terminating leaves them no other way) while the proxy still serves; it exits only after the endpoint is gone everywhere, and the pod returns once the new proxy is Ready", fixtures.PropagationAllowance),
+			"while the proxy drains, every answer carries Connection: close and connections left idle are closed, so pooled clients move to other pods before it exits"},
+	} {
+		p, _ := fixtures.Preset(fixtures.PreStopAndDrain)
+		p.Name, p.Sidecar = c.name, &c.sidecar
+		p.Expect, p.Why, p.ExpectKeepAlive, p.WhyKeepAlive = c.expect, c.why, c.ka, c.whyKA
+		p.ExpectStreams, p.WhyStreams = "", ""
+		s := scenario(fixtures.PreStopAndDrain, chaos.SidecarSetUpgrade{Version: "v2"}, "", paths...)
+		s.Profile = p
+		labels := []Label{Sidecars, OpenKruise}
 		if s.MustFail() {
 			labels = append(labels, Control)
 		}
@@ -189,10 +236,41 @@ func inPlaceGraceCases(paths []Path) []Entry {
 	return []Entry{{bad, []Label{OpenKruise, Control}}, {good, []Label{OpenKruise}}}
 }
 
+// recreateCases are a CloneSet's ReCreate update (every pod replaced, as a
+// Deployment's rolling update does) within maxSurge and maxUnavailable,
+// which the disruption verifies while it runs: surge first (a new pod
+// Ready before an old one goes) and unavailable first (an old pod goes
+// before its replacement exists). The recommended profile drops nothing
+// under either; the naive one fails (the control): each replaced pod exits
+// at its deletion, as in any rolling update.
+func recreateCases(paths []Path) []Entry {
+	var out []Entry
+	for _, c := range []struct {
+		profile fixtures.ProfileName
+		variant string
+		st      fixtures.Strategy
+	}{
+		{fixtures.PreStopAndDrain, "surge1-unavailable0", fixtures.Strategy{MaxSurge: "1", MaxUnavailable: "0"}},
+		{fixtures.PreStopAndDrain, "surge0-unavailable1", fixtures.Strategy{MaxSurge: "0", MaxUnavailable: "1"}},
+		{fixtures.Naive, "surge1-unavailable0", fixtures.Strategy{MaxSurge: "1", MaxUnavailable: "0"}},
+	} {
+		s := scenario(c.profile, chaos.CloneSetRecreate{Version: "v2"}, "", paths...)
+		s.Workload, s.Variant, s.Profile.Strategy = workload.CloneSet, c.variant, c.st
+		labels := []Label{OpenKruise}
+		if s.MustFail() {
+			labels = append(labels, Control)
+		}
+		out = append(out, Entry{s, labels})
+	}
+	return out
+}
+
 // OrdersSet judges a StatefulSet's pod management policies through its
 // headless Service (CoreDNS) and a regular one (kube-proxy), loaded at
 // once: a rolling update, which replaces one pod at a time in reverse
-// ordinal order under either policy, and a scale-down from 3 to 1, where
+// ordinal order under either policy, a staged update behind a partition
+// (2, then 1, then 0; each step leaves the pods below it untouched, which
+// the disruption verifies), and a scale-down from 3 to 1, where
 // OrderedReady stops one pod and waits until it is gone before the next
 // while Parallel stops both at once. The recommended profile must drop
 // nothing under either; the naive one fails under both (on the headless
@@ -208,6 +286,9 @@ func OrdersSet() []Entry {
 			version string
 		}{
 			{fixtures.PreStopAndDrain, chaos.RollingUpdate{Version: "v2"}, "v2"},
+			// a staged update (partition 2, then 1, then 0) seen through
+			// the headless Service's DNS answers as well as kube-proxy
+			{fixtures.PreStopAndDrain, chaos.PartitionedRollout{Version: "v2", Partitions: []int32{2, 1, 0}}, "v2"},
 			{fixtures.PreStopAndDrain, chaos.ScaleDown{Replicas: 1}, ""},
 			{fixtures.Naive, chaos.ScaleDown{Replicas: 1}, ""},
 		} {

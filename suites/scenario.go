@@ -41,6 +41,9 @@ type Scenario struct {
 	// the profile.
 	Expect outcome.Expectation
 	Why    string
+	// MayPass are the paths on which an Expect of fail is not certain, each
+	// with its reason (see outcome.Expected.MayPass).
+	MayPass map[Path]string
 	// PDB, when set, is the fixture's PodDisruptionBudget (default:
 	// maxUnavailable 1).
 	PDB *PDB
@@ -57,6 +60,12 @@ type Scenario struct {
 	App *App
 }
 
+// UsesSidecarSet says whether the fixture's proxy is injected by an
+// OpenKruise SidecarSet (which needs OpenKruise on the cluster).
+func (s Scenario) UsesSidecarSet() bool {
+	return s.App == nil && s.Profile.Sidecar != nil && s.Profile.Sidecar.Mode == fixtures.SidecarSetMode
+}
+
 // Expectation is what the scenario must produce for new connections:
 // Expect, else the profile's.
 func (s Scenario) Expectation() outcome.Expectation {
@@ -70,7 +79,11 @@ func (s Scenario) Expectation() outcome.Expectation {
 func (s Scenario) Expectations() outcome.Expectations {
 	if s.Expect != "" {
 		x := outcome.Expected{Expect: s.Expect, Why: s.Why}
-		return outcome.Expectations{outcome.NewConnections: x, outcome.KeepAlive: x, outcome.Streams: x}
+		xs := outcome.Expectations{outcome.NewConnections: x, outcome.KeepAlive: x, outcome.Streams: x}
+		for p, why := range s.MayPass {
+			spare(xs, outcome.ClientOf(string(p)), p, why)
+		}
+		return xs
 	}
 	if r, ok := s.Disruption.(chaos.RainbowSwitch); ok {
 		return RainbowExpectations(s.Profile, r, s.StreamLifetime, s.Plan.ConnLifetime)

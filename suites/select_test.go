@@ -33,26 +33,26 @@ func TestSelect(t *testing.T) {
 		t.Errorf("every scenario carries the cluster label: %d of %d", n, len(all))
 	}
 	for _, e := range mustSelect(t, all, "openkruise") {
-		if e.Scenario.Workload != "CloneSet" {
-			t.Errorf("%s carries openkruise but runs a %s", e.Scenario.ID(), e.Scenario.Workload)
+		if e.Scenario.Workload != "CloneSet" && !e.Scenario.UsesSidecarSet() {
+			t.Errorf("%s carries openkruise but runs a %s with no SidecarSet", e.Scenario.ID(), e.Scenario.Workload)
 		}
 	}
 	if n := count("control && !gating && !streams && !sidecars && !stuck && !openkruise && !orders"); n != 2 {
 		t.Errorf("the further controls (SIGKILL, lost node): %d, want 2", n)
 	}
-	if n, ctl := count("orders"), count("orders && control"); n != 6 || ctl != 2 {
-		t.Errorf("the StatefulSet orders: %d scenarios, %d controls; want 6 and 2 (the naive scale-down under each policy)", n, ctl)
+	if n, ctl := count("orders"), count("orders && control"); n != 8 || ctl != 2 {
+		t.Errorf("the StatefulSet orders: %d scenarios, %d controls; want 8 and 2 (the naive scale-down under each policy)", n, ctl)
 	}
 	for _, e := range mustSelect(t, all, "orders") {
 		if e.Scenario.Workload != "StatefulSet" || e.Scenario.Profile.Strategy.PodManagementPolicy == "" || !e.Scenario.Uses(PathHeadless) || !e.Scenario.Uses(PathClusterIP) {
 			t.Errorf("%s: want a StatefulSet with its pod management policy through the headless and a regular Service", e.Scenario.ID())
 		}
 	}
-	if n := count("openkruise && control"); n != 1 {
-		t.Errorf("the in-place update without a grace period is openkruise's one control: %d", n)
+	if n := count("openkruise && control"); n != 3 {
+		t.Errorf("the in-place update without a grace period, the naive ReCreate update and the exiting SidecarSet proxy are openkruise's controls: %d", n)
 	}
-	if n := count("openkruise && !disruptions"); n != 4 {
-		t.Errorf("the in-place grace pair, the partition and the paused update run only with openkruise: %d", n)
+	if n := count("openkruise && !disruptions"); n != 9 {
+		t.Errorf("the in-place grace pair, the partition, the paused update, the three ReCreate updates and the two SidecarSet upgrades run only with openkruise: %d", n)
 	}
 	_, err := Select(all, "gating ||| x")
 	if err == nil || !strings.Contains(err.Error(), "Did you mean '||'") || strings.Contains(err.Error(), "{{") || strings.Contains(err.Error(), "\x1b") {

@@ -9,13 +9,13 @@ import (
 )
 
 func TestSidecarsSet(t *testing.T) {
-	set := mustSelect(t, GatingSuite(), "sidecars")
+	set := mustSelect(t, GatingSuite(), "sidecars && !openkruise")
 	if len(set) != 3 {
-		t.Fatalf("the sidecars set has %d scenarios, want 3", len(set))
+		t.Fatalf("the sidecars set has %d scenarios in the pod template, want 3", len(set))
 	}
 	want := map[string][2]outcome.Expectation{ // new connections, keep-alive
 		"sidecar-classic/rolling-update-v2/deployment":      {outcome.ExpectFail, outcome.ExpectFail},
-		"sidecar-native/rolling-update-v2/deployment":       {outcome.ExpectPass, outcome.ExpectFail},
+		"sidecar-native/rolling-update-v2/deployment":       {outcome.ExpectPass, outcome.ExpectRisk},
 		"sidecar-native-drain/rolling-update-v2/deployment": {outcome.ExpectPass, outcome.ExpectPass},
 	}
 	for _, e := range set {
@@ -83,5 +83,40 @@ func TestMatrixHasTheSidecarCells(t *testing.T) {
 	md := ExpectationsMarkdown(all)
 	if !strings.Contains(md, "- **sidecar-native** — pass: a native sidecar gets SIGTERM only after the app has exited") {
 		t.Errorf("the matrix listing must say why for the sidecar presets:\n%s", md)
+	}
+}
+
+func TestSidecarSetCases(t *testing.T) {
+	set := mustSelect(t, GatingSuite(), "sidecars && openkruise")
+	want := map[string][2]outcome.Expectation{ // new connections, keep-alive
+		"sidecarset-exit/sidecarset-upgrade/deployment":  {outcome.ExpectFail, outcome.ExpectRisk},
+		"sidecarset-drain/sidecarset-upgrade/deployment": {outcome.ExpectPass, outcome.ExpectPass},
+	}
+	if len(set) != len(want) {
+		t.Fatalf("%d SidecarSet scenarios, want %d", len(set), len(want))
+	}
+	for _, e := range set {
+		s := e.Scenario
+		w, ok := want[s.ID()]
+		if !ok {
+			t.Errorf("unexpected scenario %s", s.ID())
+			continue
+		}
+		x := s.Expectations()
+		if x[outcome.NewConnections].Expect != w[0] || x[outcome.KeepAlive].Expect != w[1] {
+			t.Errorf("%s expects %s/%s, want %s/%s", s.ID(), x[outcome.NewConnections].Expect, x[outcome.KeepAlive].Expect, w[0], w[1])
+		}
+		if !s.UsesSidecarSet() || s.Profile.Sidecar.Mode != fixtures.SidecarSetMode {
+			t.Errorf("%s: the proxy must come from a SidecarSet: %+v", s.ID(), s.Profile.Sidecar)
+		}
+		if isControl := strings.Contains(strings.Join(e.LabelStrings(), ","), string(Control)); isControl != (w[0] == outcome.ExpectFail) {
+			t.Errorf("%s: control %v", s.ID(), isControl)
+		}
+		if err := s.Profile.Validate(); err != nil {
+			t.Errorf("%s: %v", s.ID(), err)
+		}
+		if good := s.Profile.Sidecar.PreStop == fixtures.SidecarPreStopDrain; good != (w[0] == outcome.ExpectPass) || good != s.Profile.Sidecar.FailReadyOnDrain {
+			t.Errorf("%s: the known-good case drains the proxy in its preStop and fails its readiness meanwhile: %+v", s.ID(), s.Profile.Sidecar)
+		}
 	}
 }

@@ -63,6 +63,9 @@ func stuckCases(paths []Path) []Entry {
 	}
 	crashStuck := mk("crash-minready30", CrashRollout, fixtures.Strategy{MaxSurge: "1", MaxUnavailable: "0", MinReadySeconds: 30, ProgressDeadlineSeconds: 40}, fresh, func(s *Scenario) {
 		s.Expect, s.Why = outcome.ExpectFail, "minReadySeconds 30 stops the rollout at its first new pod (never Ready for 30 s in a row): the old pods stay, and the deadline catches it; but it gates availability, not endpoints: the new pod is Ready and takes new connections for a few seconds after each start, and each crash cuts them and refuses more until its endpoint leaves"
+		// out/matrix-3: headless 0 of 3,530 while the four other paths lost
+		// 18-28 each, 17 of clusterip's 18 refused at connect.
+		s.MayPass = map[Path]string{PathHeadless: "the crash's failures are mostly refused connections, and a client that resolves the name for every connection tries the next address when one refuses (Go's dialer): with the old pods still listed, a refusal turns into a retry on a live pod; only the requests in flight at a crash fail, a few per crash"}
 	})
 	crashBeforeReady := mk("crash-before-ready", CrashRollout, guarded, paths, func(s *Scenario) {
 		s.Profile.StartupDelay = CrashAfter + 5*time.Second // ready only after the crash

@@ -86,10 +86,11 @@ func runApp(args []string) error {
 func runProxy(args []string) error {
 	fs := flag.NewFlagSet("zerodrop-fixture proxy", flag.ContinueOnError)
 	var (
-		listen   = fs.String("listen", ":8080", "address to listen on")
-		upstream = fs.String("upstream", "http://127.0.0.1:8081", "the app's base URL")
-		onTerm   = fs.String("on-sigterm", envOr("ON_SIGTERM", "exit"), "exit | ignore | drain=<duration>")
-		shutdown = fs.Duration("shutdown-timeout", 10*time.Second, "bound on graceful shutdown after the drain")
+		listen    = fs.String("listen", ":8080", "address to listen on")
+		upstream  = fs.String("upstream", "http://127.0.0.1:8081", "the app's base URL")
+		onTerm    = fs.String("on-sigterm", envOr("ON_SIGTERM", "exit"), "exit | ignore | drain=<duration>")
+		shutdown  = fs.Duration("shutdown-timeout", 10*time.Second, "bound on graceful shutdown after the drain")
+		failReady = fs.Bool("fail-readiness-on-drain", false, "answer 503 on "+server.ProxyReadyPath+" while draining")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -103,7 +104,7 @@ func runProxy(args []string) error {
 	}
 	p, err := server.NewProxy(server.ProxyConfig{
 		PodName: envOr("POD_NAME", hostname()), PodVersion: envOr("POD_VERSION", "v1"), Upstream: *upstream,
-		OnTerm: ot, ShutdownTimeout: *shutdown, Events: os.Stdout,
+		OnTerm: ot, ShutdownTimeout: *shutdown, FailReadyOnDrain: *failReady, Events: os.Stdout,
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,9 @@ package runner
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/zerodrop/zerodrop/internal/kube"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -66,6 +69,12 @@ func (deployPhase) Execute(ctx context.Context, st *State) error {
 	}
 	objs = append(objs, access.Objects()...)
 	st.accessName = access.Name
+	if s.App == nil && s.UsesSidecarSet() {
+		// before the pods: OpenKruise injects the proxy when each is created
+		if err := createSidecarSet(ctx, st); err != nil {
+			return err
+		}
+	}
 	if err := rt.create(ctx, objs); err != nil {
 		return err
 	}
@@ -130,4 +139,31 @@ func (rt Runtime) create(ctx context.Context, objs []runtime.Object) error {
 		}
 	}
 	return nil
+}
+
+// createSidecarSet creates the OpenKruise SidecarSet that injects the
+// profile's proxy, owned by the scenario's namespace, and waits until
+// OpenKruise has seen it: its pod webhook injects only the SidecarSets its
+// cache holds when a pod is created.
+func createSidecarSet(ctx context.Context, st *State) error {
+	u, err := fixtures.RenderSidecarSet(st.sc.Profile, fixtures.Options{Namespace: st.ns, Image: st.rt.Images.Fixture}, st.nsUID)
+	if err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	r := st.rt.Dynamic.Resource(chaos.SidecarSetResource)
+	if _, err := r.Create(ctx, u, metav1.CreateOptions{FieldManager: "zerodrop"}); err != nil {
+		return fmt.Errorf("runner: create SidecarSet %s: %w", u.GetName(), err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return kube.Poll(ctx, 250*time.Millisecond, "wait for OpenKruise to observe SidecarSet "+u.GetName(), func(ctx context.Context) (string, error) {
+		got, err := r.Get(ctx, u.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return "", err
+		}
+		if seen, _, _ := unstructured.NestedInt64(got.Object, "status", "observedGeneration"); seen < got.GetGeneration() {
+			return fmt.Sprintf("observedGeneration %d < generation %d", seen, got.GetGeneration()), nil
+		}
+		return "", nil
+	})
 }

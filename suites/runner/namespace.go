@@ -20,12 +20,14 @@ type namespacePhase struct{}
 
 func (namespacePhase) Execute(ctx context.Context, st *State) error {
 	labels := map[string]string{ScenarioLabel: "true"}
-	if st.sc.Workload == workload.CloneSet {
+	if st.sc.Workload == workload.CloneSet || st.sc.UsesSidecarSet() {
 		labels[kruise.NamespaceLabel] = "enabled" // OpenKruise's pod webhooks serve this namespace
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: st.ns, Labels: labels}}
-	if _, err := st.rt.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+	created, err := st.rt.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	if err != nil {
 		return fmt.Errorf("runner: create namespace: %w", err)
 	}
+	st.nsUID = created.UID
 	return nil
 }

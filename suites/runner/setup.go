@@ -48,7 +48,7 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 	appImages := map[string]string{}
 	for _, s := range scenarios {
 		needIngress = needIngress || s.Uses(suites.PathIngress, suites.PathGateway)
-		needKruise = needKruise || s.Workload == workload.CloneSet
+		needKruise = needKruise || s.Workload == workload.CloneSet || s.UsesSidecarSet()
 		needFixture = needFixture || s.App == nil
 		if s.App != nil {
 			for tag, archive := range s.App.Images {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/zerodrop/zerodrop/chaos"
 	"github.com/zerodrop/zerodrop/load"
 	"github.com/zerodrop/zerodrop/observe"
@@ -17,12 +19,15 @@ import (
 // State is what a scenario's phases share, the way kind's actions share
 // their ActionContext: each phase reads what earlier ones left and adds its own.
 type State struct {
-	rt  Runtime
-	sc  suites.Scenario
-	ns  string
-	dir string
-	out *outcome.Outcome
-	log *slog.Logger
+	rt Runtime
+	sc suites.Scenario
+	ns string
+	// nsUID owns what the scenario creates outside its namespace (an
+	// OpenKruise SidecarSet), so that it goes with the namespace
+	nsUID types.UID
+	dir   string
+	out   *outcome.Outcome
+	log   *slog.Logger
 
 	// deploy
 	ref        workload.Ref

@@ -185,7 +185,7 @@ func lockCluster(ctx context.Context, log *slog.Logger, cs kubernetes.Interface,
 // the scenarios fit a cluster zerodrop did not create: there it creates
 // and deletes only its scenarios' namespaces (and holds its run lock), so
 // nothing that needs its own cluster-wide install (Traefik for the ingress
-// and gateway paths, OpenKruise for a CloneSet) and no node-level
+// and gateway paths, OpenKruise for a CloneSet or a SidecarSet) and no node-level
 // disruption unless --allow-node-disruptions says so.
 func (f *execFlags) externalConfig(verb string, scenarios []suites.Scenario) (*rest.Config, error) {
 	if f.kubeconfig == "" {
@@ -224,6 +224,8 @@ func (f *execFlags) externalConfig(verb string, scenarios []suites.Scenario) (*r
 			errs = append(errs, s.ID()+": the ingress and gateway paths go through zerodrop's own Traefik, which it installs only in clusters it created: load nodeport, clusterip or headless")
 		case s.Workload == workload.CloneSet:
 			errs = append(errs, s.ID()+": a CloneSet needs OpenKruise, which zerodrop installs only in clusters it created")
+		case s.UsesSidecarSet():
+			errs = append(errs, s.ID()+": a SidecarSet needs OpenKruise, which zerodrop installs only in clusters it created")
 		case nodeLevel(s) && !f.allowNodeDisruptions:
 			errs = append(errs, s.ID()+": "+s.Disruption.Name()+" acts on a whole node of a cluster zerodrop did not create: pass --allow-node-disruptions to allow it")
 		}
