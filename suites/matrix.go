@@ -315,7 +315,9 @@ func ExpectationsMarkdown(entries []Entry) string {
 		if e.Scenario.Expect != "" && e.Scenario.Why != "" {
 			fmt.Fprintf(&b, "- **%s** — %s: %s\n", e.Scenario.ID(), e.Scenario.Expect, e.Scenario.Why)
 			for _, path := range slices.Sorted(maps.Keys(e.Scenario.MayPass)) {
-				fmt.Fprintf(&b, "  - %s may pass: %s\n", path, e.Scenario.MayPass[path])
+				if e.Scenario.Uses(path) {
+					fmt.Fprintf(&b, "  - %s may pass: %s\n", path, e.Scenario.MayPass[path])
+				}
 			}
 		}
 	}
