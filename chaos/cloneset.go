@@ -53,23 +53,11 @@ func (u CloneSetUpdate) Name() string {
 
 // Run patches and waits.
 func (u CloneSetUpdate) Run(ctx context.Context, env Env) error {
-	cs, err := cloneSets(env)
+	cs, before, _, index, err := startCloneSetUpdate(ctx, env)
 	if err != nil {
 		return err
 	}
 	if u.Image, err = newImage(env, u.Version, u.Image); err != nil {
-		return err
-	}
-	before, err := pods(ctx, env)
-	if err != nil {
-		return err
-	}
-	obj, err := cs.Get(ctx, env.Target.Name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	index, err := containerIndex(obj, env.Target.Container)
-	if err != nil {
 		return err
 	}
 	// a JSON patch: a merge patch would replace the whole container list
@@ -304,6 +292,28 @@ func sameImage(a, b string) bool {
 		return strings.TrimPrefix(s, "library/")
 	}
 	return norm(a) == norm(b)
+}
+
+// startCloneSetUpdate is what a CloneSet update starts from: the CloneSet
+// client, the pods before, the CloneSet and its container's index.
+func startCloneSetUpdate(ctx context.Context, env Env) (dynamic.ResourceInterface, []corev1.Pod, *unstructured.Unstructured, int, error) {
+	cs, err := cloneSets(env)
+	if err != nil {
+		return nil, nil, nil, 0, err
+	}
+	before, err := pods(ctx, env)
+	if err != nil {
+		return nil, nil, nil, 0, err
+	}
+	obj, err := cs.Get(ctx, env.Target.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, nil, nil, 0, err
+	}
+	index, err := containerIndex(obj, env.Target.Container)
+	if err != nil {
+		return nil, nil, nil, 0, err
+	}
+	return cs, before, obj, index, nil
 }
 
 // newImage is the image an update moves to: image when set, else the

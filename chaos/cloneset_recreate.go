@@ -34,23 +34,11 @@ func (u CloneSetRecreate) Name() string { return "cloneset-recreate" }
 
 // Run patches the strategy and the image, and waits.
 func (u CloneSetRecreate) Run(ctx context.Context, env Env) error {
-	cs, err := cloneSets(env)
+	cs, before, obj, index, err := startCloneSetUpdate(ctx, env)
 	if err != nil {
 		return err
 	}
 	if u.Image, err = newImage(env, u.Version, u.Image); err != nil {
-		return err
-	}
-	before, err := pods(ctx, env)
-	if err != nil {
-		return err
-	}
-	obj, err := cs.Get(ctx, env.Target.Name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	index, err := containerIndex(obj, env.Target.Container)
-	if err != nil {
 		return err
 	}
 	b := surgeBoundsOf(obj)
