@@ -19,9 +19,13 @@ import (
 	"github.com/zerodrop/zerodrop/internal/phase"
 )
 
-// Cluster is a running kind cluster with its own kubeconfig file.
+// Cluster is a running kind cluster with its own kubeconfig file, or a
+// cluster zerodrop did not create (External): a kind cluster of this host
+// (AttachConfig), or any cluster (AttachRemote, no Provider).
 type Cluster struct {
-	Spec     Spec
+	Spec Spec
+	// Provider reaches the node containers; nil for a cluster that is not
+	// a kind cluster of this host (AttachRemote).
 	Provider *cluster.Provider
 	Client   klient.Client
 	// Reused is true when Up found a healthy, matching cluster instead of creating one.
@@ -81,6 +85,9 @@ func Up(ctx context.Context, spec Spec, o UpOptions) (*Cluster, error) {
 				err = c.WaitReady(rctx)
 				cancel()
 				if err == nil {
+					err = c.pinDNS(ctx)
+				}
+				if err == nil {
 					c.Reused = true
 					log.Info("reusing healthy cluster", "name", spec.Name, "kubeconfig", spec.KubeconfigPath)
 					return c, nil
@@ -135,6 +142,9 @@ func Up(ctx context.Context, spec Spec, o UpOptions) (*Cluster, error) {
 	rctx, cancel := context.WithTimeout(ctx, o.ReadyTimeout)
 	defer cancel()
 	if err := c.WaitReady(rctx); err != nil {
+		return nil, err
+	}
+	if err := c.pinDNS(rctx); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -227,6 +237,9 @@ func (c *Cluster) mismatch() string {
 
 // Nodes lists the cluster's node containers, sorted by name.
 func (c *Cluster) Nodes() ([]nodes.Node, error) {
+	if !c.IsKind() {
+		return nil, fmt.Errorf("kind: cluster %s: %w: its nodes are not containers of this host", c.Spec.Name, ErrNotKind)
+	}
 	ns, err := c.Provider.ListNodes(c.Spec.Name)
 	if err != nil {
 		return nil, fmt.Errorf("kind: list nodes: %w", err)
@@ -237,6 +250,9 @@ func (c *Cluster) Nodes() ([]nodes.Node, error) {
 
 // CollectLogs writes kind's node logs (journal, containerd, kubelet, pods) to dir.
 func (c *Cluster) CollectLogs(dir string) error {
+	if !c.IsKind() {
+		return fmt.Errorf("kind: collect logs of %s: %w", c.Spec.Name, ErrNotKind)
+	}
 	if err := c.Provider.CollectLogs(c.Spec.Name, dir); err != nil {
 		return fmt.Errorf("kind: collect logs: %w", err)
 	}

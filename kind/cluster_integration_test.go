@@ -33,6 +33,25 @@ func TestClusterTrafficAndDrain(t *testing.T) {
 	})
 	t.Logf("NodePort answered from %v", tc.Answers)
 
+	// the cluster's DNS runs where no drain goes: a drained worker takes no
+	// CoreDNS pod with it (the in-cluster clients resolve through it)
+	dns, err := cs.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dns.Items) == 0 {
+		t.Fatal("no CoreDNS pod")
+	}
+	for _, p := range dns.Items {
+		n, err := cs.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, cp := n.Labels["node-role.kubernetes.io/control-plane"]; !cp {
+			t.Errorf("CoreDNS pod %s runs on %s, not on the control-plane node: a worker's drain would evict it", p.Name, n.Name)
+		}
+	}
+
 	drained, other := tc.Pods[0].Spec.NodeName, tc.Pods[1].Spec.NodeName
 	node, err := cs.CoreV1().Nodes().Get(ctx, drained, metav1.GetOptions{})
 	if err != nil {

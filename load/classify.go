@@ -32,6 +32,10 @@ func Classify(code int, errText string) Class {
 	}
 	e := strings.ToLower(errText)
 	switch {
+	case strings.Contains(e, "lookup ") && !strings.Contains(e, "no such host"):
+		// "dial tcp: lookup web.ns.svc.cluster.local.: i/o timeout": the
+		// DNS server did not answer; a name with no address is NoAddress
+		return outcome.DNSFailed
 	case strings.Contains(e, "connection refused"):
 		return outcome.Refused
 	case strings.Contains(e, "connection reset"), strings.Contains(e, "broken pipe"):

@@ -194,6 +194,9 @@ func (l *Load) finish() {
 		if s.Sent == 0 {
 			res.Invalid = append(res.Invalid, fmt.Sprintf("%s: no request was sent", p))
 		}
+		if n := s.Failed[outcome.DNSFailed]; n > 0 {
+			res.Invalid = append(res.Invalid, fmt.Sprintf("%s: the cluster's DNS left %d lookups unanswered: the harness's path failed, not the workload", p, n))
+		}
 	}
 	if l.sinkErr != nil {
 		res.Invalid = append(res.Invalid, "records were not all written: "+l.sinkErr.Error())

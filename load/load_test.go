@@ -150,12 +150,42 @@ func TestClassifyText(t *testing.T) {
 		`Get "http://x/": read tcp 1.2.3.4:5->6.7.8.9:80: read: connection reset by peer`: outcome.Reset,
 		`Get "http://x/": EOF`:                                 outcome.EOF,
 		`Get "http://x/": http: server closed idle connection`: outcome.EOF,
-		`Get "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`: outcome.Timeout,
-		`Get "http://x/": dial tcp: lookup nope: no such host`:                                        outcome.NoAddress,
+		`Get "http://x/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`:                                   outcome.Timeout,
+		`Get "http://x/": dial tcp: lookup nope: no such host`:                                                                          outcome.NoAddress,
+		`Get "http://web.zd-t5pk6b.svc.cluster.local.:8080/": dial tcp: lookup web.zd-t5pk6b.svc.cluster.local.: i/o timeout`:           outcome.DNSFailed,
+		`Get "http://web.ns.svc.cluster.local.:8080/": dial tcp: lookup web.ns.svc.cluster.local. on 10.96.0.10:53: server misbehaving`: outcome.DNSFailed,
 	} {
 		if got := Classify(0, text); got != want {
 			t.Errorf("Classify(%q) = %q, want %q", text, got, want)
 		}
+	}
+}
+
+// TestAFailedLookupMakesItsPathInvalid: a lookup the cluster's DNS left
+// unanswered is the harness's path failing (bench-matrix-5: a drain evicted
+// CoreDNS), so the path's load is no evidence; another path is untouched.
+func TestAFailedLookupMakesItsPathInvalid(t *testing.T) {
+	l := &Load{plan: Plan{Rate: 10}.Defaults(), stats: map[string]*pathAcc{}, starts: map[string][]int64{}}
+	at := time.Unix(100, 0)
+	for _, p := range []string{"clusterip", "nodeport"} {
+		l.stats[p] = newPathAcc(p, 10)
+		for i := range 20 {
+			r := Record{Path: p, Seq: uint64(i), Start: at.Add(time.Duration(i) * 100 * time.Millisecond), Class: outcome.OK, Pod: "web-1"}
+			if p == "clusterip" && i == 7 {
+				r.Class = Classify(0, `Get "http://web.ns.svc.cluster.local.:8080/": dial tcp: lookup web.ns.svc.cluster.local.: i/o timeout`)
+			}
+			l.stats[p].add(r)
+		}
+	}
+	l.finish()
+	var dns []string
+	for _, why := range l.result.Invalid {
+		if strings.Contains(why, "DNS") {
+			dns = append(dns, why)
+		}
+	}
+	if len(dns) != 1 || dns[0] != "clusterip: the cluster's DNS left 1 lookups unanswered: the harness's path failed, not the workload" {
+		t.Fatalf("invalid reasons %q, want one for clusterip's lookup", l.result.Invalid)
 	}
 }
 

@@ -68,6 +68,10 @@ const (
 	// not exist): for a client that resolves pods itself, what a 503 is
 	// behind a proxy
 	NoAddress Class = "no-address"
+	// DNSFailed: the name lookup got no answer (an i/o timeout, a server
+	// that misbehaves or refuses): the cluster's DNS failed the client, not
+	// the workload. A path with such failures is no evidence (load: invalid).
+	DNSFailed Class = "dns"
 	// UnexpectedStatus is a 2xx or 3xx other than the one the target expects.
 	UnexpectedStatus Class = "unexpected-status"
 	// A request Go's transport sent twice because its kept-alive
@@ -88,7 +92,7 @@ const (
 )
 
 // Classes lists the failure classes in report order.
-var Classes = []Class{Refused, Reset, EOF, StreamCut, StreamGap, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504, NoAddress, HTTP5xx, HTTP4xx, UnexpectedStatus, OtherFail}
+var Classes = []Class{Refused, Reset, EOF, StreamCut, StreamGap, RetriedNoAnswer, RetriedUnwritten, Timeout, HTTP502, HTTP503, HTTP504, NoAddress, HTTP5xx, HTTP4xx, UnexpectedStatus, DNSFailed, OtherFail}
 
 // RaceClasses are the classes an endpoint or shutdown race produces: what a
 // negative control must show to prove the instrument sees the race.
