@@ -30,6 +30,10 @@ type Entry struct {
 // node addresses are unreachable (Docker Desktop), the 127.0.0.1 mappings
 // are used and Direct is false: the proxy is then part of the path.
 func (c *Cluster) Entries(ctx context.Context) ([]Entry, error) {
+	if !c.IsKind() {
+		// no node this host reaches: load enters in-cluster only
+		return nil, nil
+	}
 	if c.External {
 		return c.externalEntries(ctx)
 	}

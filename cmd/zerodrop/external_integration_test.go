@@ -3,14 +3,21 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
@@ -30,7 +37,9 @@ const plainCluster = "zd-plain"
 // runs zerodrop on it through --kubeconfig: a matrix cell of the fixture
 // passes, the example scenario file (a user's app) is judged as it expects,
 // a node-level disruption without --allow-node-disruptions is refused with
-// exit status 2, and no namespace of zerodrop's is left. A second cluster
+// exit status 2, the same cell passes with the cluster taken as any
+// cluster (--registry: its images pushed to a registry on this host that
+// the node pulls from), and no namespace of zerodrop's is left. A second cluster
 // takes a minute and the machine's cores: ZERODROP_EXTERNAL=1 (make
 // test-external) runs it.
 func TestRunOnAPlainKindCluster(t *testing.T) {
@@ -61,6 +70,9 @@ func TestRunOnAPlainKindCluster(t *testing.T) {
 	// told otherwise, in any kind cluster: `kind create cluster --config`
 	// with this one patch is what a user here runs
 	plain := &v1alpha4.Cluster{TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"}}
+	// kind's documented recipe for a local registry: containerd reads
+	// per-registry hosts files, so a node can pull from a plain-HTTP one
+	plain.ContainerdConfigPatches = []string{"[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/etc/containerd/certs.d\"\n"}
 	if kind.DetectHost().CgroupV1 {
 		plain.KubeadmConfigPatches = []string{"kind: KubeletConfiguration\nfailCgroupV1: false\n"}
 	}
@@ -118,6 +130,24 @@ func TestRunOnAPlainKindCluster(t *testing.T) {
 		t.Errorf("the example scenario file on %s: exit %d\n%s", plainCluster, code, tail(out))
 	}
 
+	// the same cluster as any cluster: its images from a registry its node
+	// pulls from, load in-cluster only
+	out, code = zerodrop("matrix", "--kubeconfig", kubeconfig, "--registry", "localhost:5000", "--profiles", "prestop-and-drain", "--disruptions", "delete",
+		"--paths", "nodeport,clusterip", "--no-extras", "--out", t.TempDir())
+	if code != 2 || !strings.Contains(out, "the nodeport path enters from this host at a kind node's address") {
+		t.Errorf("the nodeport path with --registry: exit %d\n%s", code, tail(out))
+	}
+	reg := startRegistry(t, p)
+	pushed := t.TempDir()
+	out, code = zerodrop("matrix", "--kubeconfig", kubeconfig, "--registry", reg.addr+"/zerodrop", "--profiles", "prestop-and-drain", "--disruptions", "delete",
+		"--paths", "clusterip,headless", "--no-extras", "--out", pushed)
+	if code != 0 || !strings.Contains(out, "ok     prestop-and-drain_delete-1_deployment: pass, expected pass") {
+		t.Errorf("a matrix cell through --registry %s: exit %d\n%s", reg.addr, code, tail(out))
+	}
+	// the node pulled what zerodrop pushed: the images' manifests, asked for by a node's address
+	if got := reg.pulls(); len(got) < 2 {
+		t.Errorf("manifests pulled from the registry by the node: %v, want the load generator's and the fixture's", got)
+	}
 	cs := clientsetOf(t, kubeconfig)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -139,4 +169,70 @@ func TestRunOnAPlainKindCluster(t *testing.T) {
 		}
 		time.Sleep(2 * time.Second)
 	}
+}
+
+// hostRegistry is an in-process registry (go-containerregistry's) where the
+// plain cluster's node reaches this host: the kind network's gateway.
+type hostRegistry struct {
+	addr string // gateway:port
+	mu   sync.Mutex
+	got  []string // manifests asked for by a node: "GET /v2/.../manifests/<tag>"
+}
+
+func (r *hostRegistry) pulls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+// startRegistry serves a registry on the kind network's gateway address
+// (reachable from the node containers and this host only) and tells the
+// plain cluster's containerd to pull from it over plain HTTP, through a
+// hosts file as kind's local-registry recipe writes one.
+func startRegistry(t *testing.T, p *cluster.Provider) *hostRegistry {
+	t.Helper()
+	gw, err := exec.Command("docker", "network", "inspect", "kind", "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}").Output()
+	if err != nil {
+		t.Fatalf("the kind network's gateway: %v", err)
+	}
+	var ip string
+	for _, a := range strings.Fields(string(gw)) {
+		if addr := net.ParseIP(a); addr != nil && addr.To4() != nil {
+			ip = a
+		}
+	}
+	if ip == "" {
+		t.Fatalf("the kind network has no IPv4 gateway: %q", gw)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &hostRegistry{addr: l.Addr().String()}
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		host, _, _ := net.SplitHostPort(req.RemoteAddr)
+		if host != ip && strings.Contains(req.URL.Path, "/manifests/") {
+			r.mu.Lock()
+			r.got = append(r.got, req.Method+" "+req.URL.Path)
+			r.mu.Unlock()
+		}
+		h.ServeHTTP(w, req)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	nodes, err := p.ListNodes(plainCluster)
+	if err != nil || len(nodes) == 0 {
+		t.Fatalf("the plain cluster's nodes: %v (%d)", err, len(nodes))
+	}
+	hosts := fmt.Sprintf("server = \"http://%s\"\n\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", r.addr, r.addr)
+	dir := "/etc/containerd/certs.d/" + r.addr
+	for _, n := range nodes {
+		cmd := n.Command("sh", "-c", "mkdir -p '"+dir+"' && cat > '"+dir+"/hosts.toml'")
+		cmd.SetStdin(strings.NewReader(hosts))
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("hosts file on %s: %v", n, err)
+		}
+	}
+	return r
 }

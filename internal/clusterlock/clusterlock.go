@@ -395,9 +395,11 @@ func (h *holder) reread(ctx context.Context) error {
 	return nil
 }
 
-// release clears the holder so a waiter gets the lease at its next look
-// rather than after it expires. It writes only over a version it holds: a
-// lease another process took since is left alone.
+// release deletes the lease, so a waiter gets the lock at its next look
+// rather than after it expires, and nothing of zerodrop's stays in
+// kube-system (on a user's cluster too). It deletes only the version it
+// holds (a precondition on its resourceVersion): a lease another process
+// took since is left alone.
 func (h *holder) release() {
 	if h.lost != nil {
 		return
@@ -406,17 +408,16 @@ func (h *holder) release() {
 	defer cancel()
 	err := errors.New("it keeps changing")
 	for range 2 {
-		next := h.lease.DeepCopy()
-		next.Spec.HolderIdentity = nil
-		next.Spec.AcquireTime = nil
-		next.Spec.RenewTime = nil
-		if _, err = h.leases.Update(ctx, next, metav1.UpdateOptions{}); err == nil {
+		rv := h.lease.ResourceVersion
+		err = h.leases.Delete(ctx, h.o.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
+		if err == nil {
 			h.o.Log.Info("cluster lock released", "lease", h.o.lease())
 			return
 		}
-		if !apierrors.IsConflict(err) {
+		if !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
 			break
 		}
+		// written since (still this process's: renew over it) or gone (lost)
 		if err = h.reread(ctx); err != nil {
 			break
 		}

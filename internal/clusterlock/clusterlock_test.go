@@ -73,6 +73,18 @@ func newAPIServer(objs ...runtime.Object) *apiServer {
 		}
 		return true, l, nil
 	})
+	s.PrependReactor("delete", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		d := a.(k8stesting.DeleteAction)
+		cur, err := tracker.Get(leasesGVR, d.GetNamespace(), d.GetName())
+		if err != nil {
+			return true, nil, err
+		}
+		// the precondition the API server checks before it deletes
+		if p := d.GetDeleteOptions().Preconditions; p != nil && p.ResourceVersion != nil && *p.ResourceVersion != cur.(*coordinationv1.Lease).ResourceVersion {
+			return true, nil, apierrors.NewConflict(leasesGVR.GroupResource(), d.GetName(), errors.New("Precondition failed: ResourceVersion in precondition does not match"))
+		}
+		return true, nil, tracker.Delete(leasesGVR, d.GetNamespace(), d.GetName())
+	})
 	return s
 }
 
@@ -102,9 +114,37 @@ func (s *apiServer) lease(t *testing.T) *coordinationv1.Lease {
 	return l
 }
 
+// holder is the lease's holder; "" when it is free or absent (released).
 func (s *apiServer) holder(t *testing.T) string {
 	t.Helper()
-	return ptr.Deref(s.lease(t).Spec.HolderIdentity, "")
+	l, err := s.CoordinationV1().Leases(DefaultNamespace).Get(context.Background(), DefaultName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ptr.Deref(l.Spec.HolderIdentity, "")
+}
+
+// TestReleaseLeavesNoLease: a release deletes the lease (nothing of
+// zerodrop's stays in kube-system), even after this process's own lease
+// was written by someone else in between (a label: the version changed);
+// it never deletes a lease another process holds.
+func TestReleaseLeavesNoLease(t *testing.T) {
+	s := newAPIServer()
+	release := mustAcquire(t, s, fast("process A"))
+	l := s.lease(t)
+	l.Labels = map[string]string{"team": "platform"}
+	s.write(t, l)
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CoordinationV1().Leases(DefaultNamespace).Get(context.Background(), DefaultName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the lease after release: %v, want it deleted", err)
+	}
+	// and the next process creates it afresh
+	mustAcquire(t, s, fast("process B"))
 }
 
 // heldLease is a lease of holder's, renewed at renewed, of duration d.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
@@ -16,6 +17,9 @@ import (
 func holder(t *testing.T, cs *fake.Clientset) string {
 	t.Helper()
 	l, err := cs.CoordinationV1().Leases(clusterlock.DefaultNamespace).Get(context.Background(), clusterlock.DefaultName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "" // released
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

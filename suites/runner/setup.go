@@ -30,7 +30,39 @@ type SetupOptions struct {
 	CacheDir  string
 	SourceDir string
 	OutDir    string
-	Log       *slog.Logger
+	// Publish makes the images zerodrop builds pullable by the cluster's
+	// nodes (nil: load them into the kind nodes, Cluster.LoadImages); a
+	// registry's publisher renames them.
+	Publish Publisher
+	Log     *slog.Logger
+}
+
+// Publisher makes images (tag -> docker archive) available to a cluster's
+// nodes and returns the reference a pod names for each tag.
+type Publisher interface {
+	Publish(ctx context.Context, images map[string]string) (map[string]string, error)
+}
+
+// PublisherFunc adapts a function to Publisher.
+type PublisherFunc func(ctx context.Context, images map[string]string) (map[string]string, error)
+
+// Publish calls f.
+func (f PublisherFunc) Publish(ctx context.Context, images map[string]string) (map[string]string, error) {
+	return f(ctx, images)
+}
+
+// LoadInto publishes into a kind cluster's nodes: the tags stay as they are.
+func LoadInto(c *kind.Cluster) Publisher {
+	return PublisherFunc(func(ctx context.Context, images map[string]string) (map[string]string, error) {
+		if err := c.LoadImages(ctx, images); err != nil {
+			return nil, err
+		}
+		refs := make(map[string]string, len(images))
+		for tag := range images {
+			refs[tag] = tag
+		}
+		return refs, nil
+	})
 }
 
 // Setup prepares what the scenarios need on a kind cluster and returns the
@@ -44,6 +76,10 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 		log = phase.Discard()
 	}
 	c := o.Cluster
+	publish := o.Publish
+	if publish == nil {
+		publish = LoadInto(c)
+	}
 	var needIngress, needKruise, needFixture bool
 	appImages := map[string]string{}
 	for _, s := range scenarios {
@@ -61,7 +97,11 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 		if err != nil {
 			return "", err
 		}
-		return im.Tag, c.LoadImages(ctx, map[string]string{im.Tag: im.Archive})
+		refs, err := publish.Publish(ctx, map[string]string{im.Tag: im.Archive})
+		if err != nil {
+			return "", err
+		}
+		return refs[im.Tag], nil
 	}
 	var images Images
 	var err error
@@ -72,6 +112,9 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 	}
 	// a user's app's images, from archives: an air-gapped cluster pulls nothing
 	if len(appImages) > 0 {
+		if o.Publish != nil {
+			return Runtime{}, fmt.Errorf("runner: %d image archives of the scenario's workload: archives load into kind nodes only; on a cluster that pulls from a registry, name images it pulls in the manifests", len(appImages))
+		}
 		if err := c.LoadImages(ctx, appImages); err != nil {
 			return Runtime{}, err
 		}
@@ -108,7 +151,11 @@ func Setup(ctx context.Context, o SetupOptions, scenarios []suites.Scenario) (Ru
 	}
 	rt := Runtime{Client: cs, Dynamic: dyn, RESTConfig: cfg, Images: images,
 		NodePort: kind.DefaultPortMappings[0].ContainerPort, Entry: map[suites.Path]string{},
-		NodeExec: c.NodeExec, NodeFreeze: c.NodeFreeze, OutDir: o.OutDir, Environment: env, Log: log}
+		OutDir: o.OutDir, Environment: env, Log: log}
+	if c.IsKind() {
+		// ungraceful controls act on the node containers
+		rt.NodeExec, rt.NodeFreeze = c.NodeExec, c.NodeFreeze
+	}
 	entries, err := c.Entries(ctx)
 	if err != nil {
 		return Runtime{}, err

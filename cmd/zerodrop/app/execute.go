@@ -21,6 +21,7 @@ import (
 	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
 	"github.com/zerodrop/zerodrop/internal/clusterlock"
 	"github.com/zerodrop/zerodrop/kind"
+	"github.com/zerodrop/zerodrop/kind/push"
 	"github.com/zerodrop/zerodrop/outcome"
 	"github.com/zerodrop/zerodrop/reports"
 	"github.com/zerodrop/zerodrop/suites"
@@ -39,6 +40,9 @@ type execFlags struct {
 	// node-level disruptions there need allowNodeDisruptions.
 	kubeconfig, context  string
 	allowNodeDisruptions bool
+	// registry is where the images zerodrop builds are pushed for a
+	// --kubeconfig cluster that is not a kind cluster of this host.
+	registry string
 }
 
 func (f *execFlags) add(cmd *cobra.Command, parallel int) {
@@ -49,11 +53,18 @@ func (f *execFlags) add(cmd *cobra.Command, parallel int) {
 	cmd.Flags().IntVar(&f.parallel, "parallel", parallel, "scenarios at once, each in its own namespace (node-level disruptions always run alone)")
 	cmd.Flags().StringVar(&f.baseline, "baseline", "", "the outcomes of an earlier run: fail when a cell got worse")
 	cmd.Flags().DurationVar(&f.waitLock, "wait-lock", clusterlock.DefaultWait, "while another zerodrop process uses the cluster (its lock, the Lease "+clusterlock.DefaultNamespace+"/"+clusterlock.DefaultName+"), wait this long for it; 0 refuses at once")
-	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "run on an existing kind cluster zerodrop did not create, through this kubeconfig (read, never written); instead of --name")
-	cmd.Flags().StringVar(&f.context, "context", "", "the --kubeconfig context to use (default its current context)")
-	cmd.Flags().BoolVar(&f.allowNodeDisruptions, "allow-node-disruptions", false, "on a --kubeconfig cluster, allow disruptions that act on a whole node (drain, stop): they cordon and evict everything on it")
+	f.addClusterFlags(cmd)
 	cmd.Flags().StringVar(&f.sourceDir, "source-dir", "", "the zerodrop source tree the fixture images are built from (default: the one at or above the working directory)")
 	addDirFlags(cmd, &f.cacheDir, &f.stateDir)
+}
+
+// addClusterFlags adds the flags that choose a cluster zerodrop did not
+// create, and what it may do there.
+func (f *execFlags) addClusterFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "run on an existing cluster zerodrop did not create, through this kubeconfig (read, never written): a kind cluster of this host, or any cluster with --registry; instead of --name")
+	cmd.Flags().StringVar(&f.context, "context", "", "the --kubeconfig context to use (default its current context)")
+	cmd.Flags().StringVar(&f.registry, "registry", "", "for a --kubeconfig cluster that is not a kind cluster of this host: push the images zerodrop builds to this registry (host[:port][/path], credentials from docker login) for its nodes to pull; load enters in-cluster only (clusterip, headless)")
+	cmd.Flags().BoolVar(&f.allowNodeDisruptions, "allow-node-disruptions", false, "on a --kubeconfig cluster, allow disruptions that act on a whole node (drain, stop): they cordon and evict everything on it")
 }
 
 // validate checks the flags before any cluster work.
@@ -195,7 +206,15 @@ func (f *execFlags) externalConfig(verb string, scenarios []suites.Scenario) (*r
 		if f.allowNodeDisruptions {
 			return nil, fmt.Errorf("%s: --allow-node-disruptions is for a --kubeconfig cluster: on zerodrop's own clusters node-level disruptions always run", verb)
 		}
+		if f.registry != "" {
+			return nil, fmt.Errorf("%s: --registry %s is for a --kubeconfig cluster that is not a kind cluster of this host: zerodrop's own clusters load its images into their nodes", verb, f.registry)
+		}
 		return nil, nil
+	}
+	if f.registry != "" {
+		if err := push.CheckPrefix(f.registry); err != nil {
+			return nil, fmt.Errorf("%s: --registry: %w", verb, err)
+		}
 	}
 	raw, err := clientcmd.LoadFromFile(f.kubeconfig)
 	if err != nil {
@@ -228,6 +247,10 @@ func (f *execFlags) externalConfig(verb string, scenarios []suites.Scenario) (*r
 			errs = append(errs, s.ID()+": a SidecarSet needs OpenKruise, which zerodrop installs only in clusters it created")
 		case nodeLevel(s) && !f.allowNodeDisruptions:
 			errs = append(errs, s.ID()+": "+s.Disruption.Name()+" acts on a whole node of a cluster zerodrop did not create: pass --allow-node-disruptions to allow it")
+		case f.registry != "":
+			if why := remoteMisfit(s); why != "" {
+				errs = append(errs, s.ID()+": "+why)
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -238,6 +261,20 @@ func (f *execFlags) externalConfig(verb string, scenarios []suites.Scenario) (*r
 		return nil, fmt.Errorf("%s: --kubeconfig %s, context %s: %w", verb, f.kubeconfig, ctxName, err)
 	}
 	return cfg, nil
+}
+
+// remoteMisfit says why a scenario cannot run on a --registry cluster,
+// whose nodes zerodrop does not reach ("" when it can).
+func remoteMisfit(s suites.Scenario) string {
+	switch {
+	case s.Uses(suites.PathNodePort):
+		return "the nodeport path enters from this host at a kind node's address; on a --registry cluster load the in-cluster paths: clusterip, headless"
+	case s.Disruption.Name() == "kill-container" || s.Disruption.Name() == "stop-node":
+		return s.Disruption.Name() + " acts in a node's container runtime, which zerodrop reaches only on a kind cluster of this host (drop --registry)"
+	case s.App != nil && len(s.App.Images) > 0:
+		return "its workload's image archives (workload.images) load into kind nodes only: with --registry, name images the cluster pulls in the manifests and drop workload.images"
+	}
+	return ""
 }
 
 // nodeLevel reports whether a scenario's disruption acts on a whole node.
@@ -282,12 +319,17 @@ func openCluster(ctx context.Context, g *globals, verb string, f execFlags, scen
 		return fail(badInput(fmt.Errorf("%s: %w", verb, err)))
 	}
 	var c *kind.Cluster
-	if external != nil {
+	var publish runner.Publisher
+	switch {
+	case external != nil && f.registry != "":
+		c, err = kind.AttachRemote(ctx, external, f.context, log)
+		publish = push.Registry{Prefix: f.registry, Log: log}
+	case external != nil:
 		c, err = kind.AttachConfig(ctx, external, log)
 		if errors.Is(err, kind.ErrNotKind) {
-			return fail(fmt.Errorf("%s: --kubeconfig %s: %w; zerodrop loads the images it builds (its load generator, the fixture) into kind's node containers and pushes them to no registry", verb, f.kubeconfig, err))
+			return fail(fmt.Errorf("%s: --kubeconfig %s: %w; zerodrop loads the images it builds (its load generator, the fixture) into kind's node containers: for any other cluster, pass --registry HOST[/PATH] that it pulls from", verb, f.kubeconfig, err))
 		}
-	} else {
+	default:
 		spec := kind.Spec{Name: f.name, KubeconfigPath: in.Kubeconfig(f.name)}.Defaults()
 		c, err = kind.Attach(spec, log)
 		if errors.Is(err, kind.ErrNoCluster) {
@@ -308,7 +350,7 @@ func openCluster(ctx context.Context, g *globals, verb string, f execFlags, scen
 	if err != nil {
 		return fail(err)
 	}
-	rt, err := runner.Setup(ctx, runner.SetupOptions{Cluster: c, Mode: in.Mode, CacheDir: in.CacheDir, SourceDir: in.SourceDir, OutDir: f.out, Log: log}, scenarios)
+	rt, err := runner.Setup(ctx, runner.SetupOptions{Cluster: c, Mode: in.Mode, CacheDir: in.CacheDir, SourceDir: in.SourceDir, OutDir: f.out, Publish: publish, Log: log}, scenarios)
 	if err != nil {
 		return fail(errors.Join(fmt.Errorf("%s: %w", verb, err), release()))
 	}

@@ -58,6 +58,9 @@ func TestExternalClusterInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	nodeport := externalScenario(t, suites.RollingUpdate, workload.Deployment, suites.PathNodePort, suites.PathClusterIP)
+	inCluster := externalScenario(t, suites.RollingUpdate, workload.Deployment, suites.PathClusterIP, suites.PathHeadless)
+	withArchives := externalScenario(t, suites.Delete, workload.Deployment, suites.PathClusterIP)
+	withArchives.App = &suites.App{Name: "shop", Images: map[string]string{"shop:v1": filepath.Join(dir, "shop.tar")}}
 	cases := []struct {
 		name      string
 		f         execFlags
@@ -79,6 +82,19 @@ func TestExternalClusterInputs(t *testing.T) {
 			"1 scenarios do not fit a cluster zerodrop did not create:\n  prestop-and-drain/drain-node/deployment: drain-node acts on a whole node of a cluster zerodrop did not create: pass --allow-node-disruptions to allow it"},
 		{"drain with permission", execFlags{kubeconfig: good, allowNodeDisruptions: true}, []suites.Scenario{externalScenario(t, suites.Drain, workload.Deployment, suites.PathNodePort)}, ""},
 		{"another context", execFlags{kubeconfig: good, context: "other"}, []suites.Scenario{nodeport}, ""},
+		{"registry on own cluster", execFlags{registry: "localhost:5000"}, nil,
+			"run: --registry localhost:5000 is for a --kubeconfig cluster that is not a kind cluster of this host"},
+		{"registry without a host", execFlags{kubeconfig: good, registry: "acme/zerodrop"}, []suites.Scenario{inCluster},
+			`run: --registry: push: registry "acme/zerodrop": its first part must be a registry host`},
+		{"registry with a scheme", execFlags{kubeconfig: good, registry: "https://ghcr.io/acme"}, []suites.Scenario{inCluster}, "without a scheme"},
+		{"registry and the nodeport path", execFlags{kubeconfig: good, registry: "localhost:5000"}, []suites.Scenario{nodeport},
+			"the nodeport path enters from this host at a kind node's address; on a --registry cluster load the in-cluster paths: clusterip, headless"},
+		{"registry and a killed container", execFlags{kubeconfig: good, registry: "localhost:5000"}, []suites.Scenario{externalScenario(t, suites.KillContainer, workload.Deployment, suites.PathClusterIP)},
+			"kill-container acts in a node's container runtime, which zerodrop reaches only on a kind cluster of this host"},
+		{"registry and image archives", execFlags{kubeconfig: good, registry: "localhost:5000"}, []suites.Scenario{withArchives},
+			"its workload's image archives (workload.images) load into kind nodes only"},
+		{"registry", execFlags{kubeconfig: good, registry: "localhost:5000/zerodrop", allowNodeDisruptions: true},
+			[]suites.Scenario{inCluster, externalScenario(t, suites.Drain, workload.Deployment, suites.PathHeadless)}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

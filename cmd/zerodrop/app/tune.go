@@ -74,6 +74,7 @@ did up to --max, 2 for bad input (before any cluster work).`,
 	cmd.Flags().IntVar(&f.repeat, "repeat", 2, "runs per candidate; a candidate passes only when every one passes")
 	cmd.Flags().StringVarP(&f.out, "out", "o", "", "directory for every run's outcome, report.md and patch.yaml (default out/<UTC time>)")
 	cmd.Flags().StringVar(&f.name, "name", kind.DefaultName, "the kind cluster to run on")
+	f.addClusterFlags(cmd)
 	cmd.Flags().BoolVar(&f.keep, "keep-on-failure", false, "keep the namespace of a run that did not pass")
 	cmd.Flags().DurationVar(&f.waitLock, "wait-lock", clusterlock.DefaultWait, "while another zerodrop process uses the cluster, wait this long for its lock; 0 refuses at once")
 	cmd.Flags().StringVar(&f.sourceDir, "source-dir", "", "the zerodrop source tree the load generator's image is built from (default: the one at or above the working directory)")
