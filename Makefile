@@ -3,6 +3,10 @@
 
 SHELL := /bin/bash
 GO ?= go
+# tests are built as `make build` builds (no cgo, trimmed paths): the same
+# compile keys, so a test binary reuses the packages the build compiled
+# (client-go and the rest) instead of compiling them all a second time
+GOTEST = CGO_ENABLED=0 $(GO) test -trimpath
 BIN := $(CURDIR)/bin
 ZERODROP_CACHE ?= $(HOME)/.cache/zerodrop
 # Fixed build date: the same inputs give the same binaries, images and cache keys.
@@ -43,7 +47,7 @@ images: build
 
 ## cluster: a healthy 3-node cluster, proven by the cluster integration test
 cluster: cluster-up
-	$(GO) test -count=1 -run 'TestCluster' ./kind/... -v -timeout 15m
+	$(GOTEST) -count=1 -run 'TestCluster' ./kind/... -v -timeout 15m
 
 cluster-up: images
 	$(BIN)/zerodrop up --name $(CLUSTER) --mode $(MODE) --verify
@@ -55,7 +59,7 @@ cluster-down: build
 ## timeout leaves room for 15 minutes of waiting for the cluster lock
 e2e: cluster-up
 	@mkdir -p $(OUT)
-	@rc=0; ZERODROP_OUT=$(OUT) $(GO) test -count=1 -timeout 60m ./suites/gating \
+	@rc=0; ZERODROP_OUT=$(OUT) $(GOTEST) -count=1 -timeout 60m ./suites/gating \
 		-ginkgo.label-filter='$(LABELS)' \
 		-ginkgo.junit-report=$(OUT)/junit.xml -ginkgo.json-report=$(OUT)/ginkgo.json || rc=$$?; \
 	$(BIN)/zerodrop report $(OUT) --out $(OUT)/report.md && cat $(OUT)/report.md | sed -n '1,/^## Scenarios/p'; \
@@ -64,12 +68,12 @@ e2e: cluster-up
 
 ## unit: tests that need no cluster
 unit:
-	$(GO) test -short -count=1 ./...
+	$(GOTEST) -short -count=1 ./...
 
 ## test: every test; integration tests create/reuse the default cluster. One
 ## package at a time: the integration tests share one cluster and its node ports.
 test: cluster-up
-	$(GO) test -p 1 -count=1 -timeout 40m ./...
+	$(GOTEST) -p 1 -count=1 -timeout 40m ./...
 
 ## matrix: every profile under every disruption, every path, both clients (exit 0 only when every cell is as expected)
 matrix: cluster-up
@@ -105,16 +109,16 @@ docs: build
 
 ## faults: the harness under faults, every case (CI runs a subset within make test)
 faults: cluster-up
-	ZERODROP_FAULTS=all $(GO) test -count=1 -timeout 30m -run 'Interrupt|Killed|Restart' -v ./cmd/zerodrop ./suites/runner
-	ZERODROP_FAULTS=all $(GO) test -count=1 -timeout 15m -run 'TestDisruptionsOnTheCluster/stop' -v ./chaos
+	ZERODROP_FAULTS=all $(GOTEST) -count=1 -timeout 30m -run 'Interrupt|Killed|Restart' -v ./cmd/zerodrop ./suites/runner
+	ZERODROP_FAULTS=all $(GOTEST) -count=1 -timeout 15m -run 'TestDisruptionsOnTheCluster/stop' -v ./chaos
 
 ## test-external: zerodrop on a kind cluster it did not create (a plain `kind create cluster`), through --kubeconfig (minutes)
 test-external: cluster-up example-image
-	ZERODROP_EXTERNAL=1 $(GO) test -count=1 -timeout 30m -run TestRunOnAPlainKindCluster -v ./cmd/zerodrop
+	ZERODROP_EXTERNAL=1 $(GOTEST) -count=1 -timeout 30m -run TestRunOnAPlainKindCluster -v ./cmd/zerodrop
 
 ## test-cold: what a fresh machine meets: two root filesystems debootstrapped side by side from an empty cache (minutes)
 test-cold:
-	ZERODROP_COLD=1 $(GO) test -count=1 -timeout 30m -run TestRootfsConcurrentEmptyCache -v ./kind/factory
+	ZERODROP_COLD=1 $(GOTEST) -count=1 -timeout 30m -run TestRootfsConcurrentEmptyCache -v ./kind/factory
 
 ## bench: load engine benchmarks (see docs/benchmarks.md)
 bench bench-load:
