@@ -85,6 +85,7 @@ func Up(ctx context.Context, spec Spec, o UpOptions) (*Cluster, error) {
 				err = c.WaitReady(rctx)
 				cancel()
 				if err == nil {
+					c.guardServiceSubnet()
 					err = c.pinDNS(ctx)
 				}
 				if err == nil {
@@ -144,6 +145,7 @@ func Up(ctx context.Context, spec Spec, o UpOptions) (*Cluster, error) {
 	if err := c.WaitReady(rctx); err != nil {
 		return nil, err
 	}
+	c.guardServiceSubnet()
 	if err := c.pinDNS(rctx); err != nil {
 		return nil, err
 	}
@@ -275,6 +277,12 @@ func Down(ctx context.Context, spec Spec, log *slog.Logger) error {
 	}
 	if err := os.Remove(spec.KubeconfigPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return done(fmt.Errorf("kind: %w", err))
+	}
+	// the host rule goes with the last kind cluster of this host
+	if remaining, err := newProvider(log).List(); err == nil {
+		if err := unguardServiceSubnet(remaining); err != nil {
+			return done(err)
+		}
 	}
 	return done(nil)
 }

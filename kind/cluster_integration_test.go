@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,14 @@ func TestClusterTrafficAndDrain(t *testing.T) {
 		_ = cs.CoreV1().Namespaces().Delete(context.Background(), tc.Namespace, metav1.DeleteOptions{})
 	})
 	t.Logf("NodePort answered from %v", tc.Answers)
+
+	// a packet from a node to a ClusterIP kube-proxy has not programmed yet
+	// is refused at the host instead of leaving the machine
+	if rules, err := exec.Command("iptables", "-S", "DOCKER-USER").CombinedOutput(); err != nil {
+		t.Fatalf("iptables -S DOCKER-USER: %v\n%s", err, rules)
+	} else if !strings.Contains(string(rules), "-d 10.96.0.0/16") || !strings.Contains(string(rules), "a ClusterIP never leaves a kind node") || !strings.Contains(string(rules), "-j REJECT") {
+		t.Errorf("the host's DOCKER-USER chain has no rule refusing ClusterIP traffic from the kind network:\n%s", rules)
+	}
 
 	// the cluster's DNS runs where no drain goes: a drained worker takes no
 	// CoreDNS pod with it (the in-cluster clients resolve through it)
