@@ -161,8 +161,8 @@ func TestExitOnlyProfilesMayPassOnHeadless(t *testing.T) {
 
 // TestExitOnlyProfilesMayPassOnPooledKubeProxyPathsUnderOneExit: a
 // disruption that ends one pod (or one node's) spares the naive control's
-// keep-alive clients through kube-proxy, and only those; the rollouts and
-// the Traefik paths keep their duty to fail.
+// clients through kube-proxy, pooled and new, and only those; the rollouts
+// and the Traefik paths keep their duty to fail.
 func TestExitOnlyProfilesMayPassOnPooledKubeProxyPathsUnderOneExit(t *testing.T) {
 	naive, _ := fixtures.Preset(fixtures.Naive)
 	for _, d := range []chaos.Disruption{chaos.DeletePods{Count: 1}, chaos.EvictPods{Count: 1}, chaos.DrainNode{}, chaos.ScaleDown{Replicas: 2}} {
@@ -176,8 +176,14 @@ func TestExitOnlyProfilesMayPassOnPooledKubeProxyPathsUnderOneExit(t *testing.T)
 		if len(ka) != 3 {
 			t.Errorf("%s: keep-alive spares %v, want the three kube-proxy and DNS paths only", d.Name(), ka)
 		}
-		if nc := x[outcome.NewConnections].MayPass; len(nc) != 1 || nc["headless"] == "" {
-			t.Errorf("%s: new connections spare %v, want headless only", d.Name(), nc)
+		nc := x[outcome.NewConnections].MayPass
+		for _, p := range []string{"nodeport", "clusterip", "headless"} {
+			if nc[p] == "" {
+				t.Errorf("%s: new connections %s not spared: %v", d.Name(), p, nc)
+			}
+		}
+		if len(nc) != 3 {
+			t.Errorf("%s: new connections spare %v, want the three kube-proxy and DNS paths only: ingress and gateway keep the duty to fail", d.Name(), nc)
 		}
 	}
 	for _, d := range []chaos.Disruption{chaos.RollingUpdate{Version: "v2"}, chaos.RollingUpdate{}, chaos.RolloutUndo{}} {

@@ -305,9 +305,11 @@ func ExpectationsMarkdown(entries []Entry) string {
 			}
 		}
 		few := spareFewExits(name, chaos.DeletePods{Count: 1}, spareHeadless(name, p.Expectations()))
-		for _, path := range slices.Sorted(maps.Keys(few[outcome.KeepAlive].MayPass)) {
-			if _, always := x[outcome.KeepAlive].MayPass[path]; !always {
-				fmt.Fprintf(&b, "  - %s may pass under a delete, an eviction, a drain or a scale-down: %s\n", path, few[outcome.KeepAlive].MayPass[path])
+		for _, c := range []outcome.Client{outcome.NewConnections, outcome.KeepAlive} {
+			for _, path := range slices.Sorted(maps.Keys(few[c].MayPass)) {
+				if _, always := x[c].MayPass[path]; !always {
+					fmt.Fprintf(&b, "  - %s may pass under a delete, an eviction, a drain or a scale-down: %s\n", path, few[c].MayPass[path])
+				}
 			}
 		}
 	}

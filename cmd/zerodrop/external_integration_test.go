@@ -147,6 +147,8 @@ func TestRunOnAPlainKindCluster(t *testing.T) {
 	// the node pulled what zerodrop pushed: the images' manifests, asked for by a node's address
 	if got := reg.pulls(); len(got) < 2 {
 		t.Errorf("manifests pulled from the registry by the node: %v, want the load generator's and the fixture's", got)
+	} else {
+		t.Logf("the node asked the registry for %d manifests: %v", len(got), got)
 	}
 	cs := clientsetOf(t, kubeconfig)
 	deadline := time.Now().Add(2 * time.Minute)
