@@ -51,16 +51,9 @@ func AttachConfig(ctx context.Context, cfg *rest.Config, log *slog.Logger) (*Clu
 	if log == nil {
 		log = phase.Discard()
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, nodes, err := clusterNodes(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("kind: client: %w", err)
-	}
-	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("kind: list the cluster's nodes (%s): %w", cfg.Host, err)
-	}
-	if len(nodes.Items) == 0 {
-		return nil, fmt.Errorf("kind: the cluster at %s has no nodes", cfg.Host)
+		return nil, err
 	}
 	name := ""
 	for _, n := range nodes.Items {
@@ -93,6 +86,23 @@ func AttachConfig(ctx context.Context, cfg *rest.Config, log *slog.Logger) (*Clu
 		}
 	}
 	return c, nil
+}
+
+// clusterNodes is a client of the cluster cfg reaches and its nodes (at
+// least one).
+func clusterNodes(ctx context.Context, cfg *rest.Config) (kubernetes.Interface, *corev1.NodeList, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kind: client: %w", err)
+	}
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("kind: list the cluster's nodes (%s): %w", cfg.Host, err)
+	}
+	if len(nodes.Items) == 0 {
+		return nil, nil, fmt.Errorf("kind: the cluster at %s has no nodes", cfg.Host)
+	}
+	return cs, nodes, nil
 }
 
 // kubeProxyMode reads kube-proxy's mode from its ConfigMap as kubeadm

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/e2e-framework/klient"
 
@@ -23,16 +21,9 @@ func AttachRemote(ctx context.Context, cfg *rest.Config, name string, log *slog.
 	if log == nil {
 		log = phase.Discard()
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, nodes, err := clusterNodes(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("kind: client: %w", err)
-	}
-	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("kind: list the cluster's nodes (%s): %w", cfg.Host, err)
-	}
-	if len(nodes.Items) == 0 {
-		return nil, fmt.Errorf("kind: the cluster at %s has no nodes", cfg.Host)
+		return nil, err
 	}
 	cl, err := klient.New(cfg)
 	if err != nil {
