@@ -47,10 +47,7 @@ func (c *Cluster) pinDNS(ctx context.Context) error {
 		if _, err := deps.Patch(ctx, "coredns", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 			return done(fmt.Errorf("kind: patch the coredns Deployment: %w", err))
 		}
-		if err := done(c.waitDNSPinned(ctx, cs)); err != nil {
-			return err
-		}
-		return nil
+		return done(c.waitDNSPinned(ctx, cs))
 	}
 	return c.waitDNSPinned(ctx, cs)
 }

@@ -50,21 +50,16 @@ func kindSubnet() (string, error) {
 // iptables or Docker's DOCKER-USER chain (Docker Desktop, rootless) it is
 // skipped, and said.
 func (c *Cluster) guardServiceSubnet() {
-	if _, err := exec.LookPath("iptables"); err != nil {
-		c.log.Warn("no iptables on this host: a node's packet to a ClusterIP that kube-proxy has not programmed yet may leave the machine", "subnet", serviceSubnet)
-		return
-	}
-	src, err := kindSubnet()
+	rule, err := hostRule()
 	if err != nil {
-		c.log.Warn("could not add the host rule that keeps ClusterIP traffic on this machine", "err", err)
+		c.log.Warn("no host rule keeps ClusterIP traffic on this machine: a node's packet to a ClusterIP that kube-proxy has not programmed yet may leave it", "subnet", serviceSubnet, "err", err)
 		return
 	}
-	rule := guardRule(src)
-	if err := kindexec.Command("iptables", append([]string{"-C"}, rule...)...).Run(); err == nil {
+	if iptables("-C", rule) == nil {
 		return // already there
 	}
-	if err := kindexec.Command("iptables", append([]string{"-I"}, rule...)...).Run(); err != nil {
-		c.log.Warn("could not add the host rule that keeps ClusterIP traffic on this machine", "err", withOutput(err))
+	if err := iptables("-I", rule); err != nil {
+		c.log.Warn("could not add the host rule that keeps ClusterIP traffic on this machine", "err", err)
 		return
 	}
 	c.log.Debug("host rule added", "rule", strings.Join(rule, " "))
@@ -75,21 +70,35 @@ func unguardServiceSubnet(remaining []string) error {
 	if len(remaining) > 0 {
 		return nil
 	}
-	if _, err := exec.LookPath("iptables"); err != nil {
-		return nil
-	}
-	src, err := kindSubnet()
+	rule, err := hostRule()
 	if err != nil {
-		return nil // no kind network left: Docker removed it, and its rules' meaning
+		return nil // no iptables, or no kind network left: no rule either
 	}
-	rule := guardRule(src)
 	for range 10 {
-		if kindexec.Command("iptables", append([]string{"-C"}, rule...)...).Run() != nil {
+		if iptables("-C", rule) != nil {
 			return nil
 		}
-		if err := kindexec.Command("iptables", append([]string{"-D"}, rule...)...).Run(); err != nil {
-			return fmt.Errorf("kind: remove the host rule %q: %w", guardComment, withOutput(err))
+		if err := iptables("-D", rule); err != nil {
+			return fmt.Errorf("kind: remove the host rule %q: %w", guardComment, err)
 		}
 	}
 	return nil
+}
+
+// hostRule is the guard's rule for this host's kind network; an error when
+// the host has no iptables or no kind network.
+func hostRule() ([]string, error) {
+	if _, err := exec.LookPath("iptables"); err != nil {
+		return nil, err
+	}
+	src, err := kindSubnet()
+	if err != nil {
+		return nil, err
+	}
+	return guardRule(src), nil
+}
+
+// iptables runs one operation (-C, -I, -D) on rule; a failure carries its output.
+func iptables(op string, rule []string) error {
+	return withOutput(kindexec.Command("iptables", append([]string{op}, rule...)...).Run())
 }
