@@ -118,29 +118,39 @@ func spareHeadless(name fixtures.ProfileName, x outcome.Expectations) outcome.Ex
 	return x
 }
 
-// spareFewExits lets the keep-alive clients through kube-proxy (nodeport+ka,
-// clusterip+ka) pass where an exit-only profile is expected to fail under a
-// disruption that ends one pod, or one node's, at once (a delete, an
-// eviction, a drain, a scale-down by one). A pooled client meets that exit
-// only through its connections pinned to the pod: a request in flight on
-// one at the exit, or the re-dial after it landing on rules that still list
-// the pod. At the matrix's rate a pool member sends a request every 0.4 s or
-// so and takes 50 ms, and a re-dial has one chance in three: measured, a
-// naive delete's pod answered nodeport+ka until 0.1 s before its exit, no
-// request was in flight then, and the re-dials all landed on live pods (out/
-// matrix-3). The rollouts, which end every pod, keep these paths' duty to
-// fail; the Traefik paths keep it everywhere (Traefik's own pool to the pod
-// breaks and it answers 502).
+// spareFewExits lets each path pass (the cell must still fail on some path)
+// where an exit-only profile meets a disruption that ends one pod, or
+// one node's, at once (a delete, an eviction, a drain, a scale-down by
+// one). One pod's exit races its endpoint's removal, and either can win on
+// each path:
 //
-// The new-connection clients through kube-proxy (nodeport, clusterip) are
-// spared there too: one pod's exit meets them only between the app's exit
-// and kube-proxy's next sync, and when the kubelet's SIGTERM comes after
-// that sync, none does. Measured (out/bench-matrix-6, naive drain of a node
-// with one of the pods): the EndpointSlice marked the pod terminating 0.03 s
-// after its deletion, the kubelet sent SIGTERM 0.34 s later, and nodeport
-// and clusterip lost 0 of 186 and 0 of 200 while ingress and gateway lost 10
-// and 11; in six runs of the four one-pod cells those two paths lost 1 to 39
-// requests otherwise. The rollouts, and Traefik's paths, keep the duty to fail.
+//   - new connections through kube-proxy (nodeport, clusterip) meet the exit
+//     only between the app's exit and kube-proxy's next sync; when the
+//     kubelet's SIGTERM comes after that sync, none does. Measured (out/
+//     bench-matrix-6, naive drain of a node with one of the pods): the
+//     EndpointSlice marked the pod terminating 0.03 s after its deletion,
+//     the kubelet sent SIGTERM 0.34 s later, and nodeport and clusterip lost
+//     0 of 186 and 0 of 200;
+//   - pooled clients through kube-proxy (nodeport+ka, clusterip+ka) meet it
+//     only through their connections pinned to the pod: a request in flight
+//     on one at the exit, or a re-dial landing on rules that still list the
+//     pod (one chance in three). At the matrix's rate a pool member sends a
+//     request every 0.4 s or so and takes 50 ms (out/matrix-3: none was in
+//     flight, every re-dial landed on a live pod);
+//   - every client through Traefik (ingress, gateway, with or without
+//     keep-alive: the client's connection ends at Traefik) meets it only
+//     until Traefik drops the pod from its load balancer on the terminating
+//     mark, and through the requests Traefik has in flight to the pod at the
+//     exit. Measured (out/bench-matrix-7 run 2, naive scale-down by one):
+//     SIGTERM 0.15 s after the terminating mark, the exit 0.08 s after that,
+//     and the only two Traefik failures (ingress, gateway+ka) had been sent
+//     before the exit: gateway and ingress+ka lost 0 of 165 and 0 of 164; in bench-matrix-
+//     6 the same paths lost 7 to 11 when Traefik's update came later (its
+//     provider applies one update at once and throttles the next for 2 s).
+//
+// The cell must still fail on some path, as the judge demands of every
+// control; the rollouts, which end every pod in turn, keep every path's
+// duty to fail.
 func spareFewExits(name fixtures.ProfileName, d chaos.Disruption, x outcome.Expectations) outcome.Expectations {
 	if !exitOnly[name] || !fewExits(d) {
 		return x
@@ -151,6 +161,11 @@ func spareFewExits(name fixtures.ProfileName, d chaos.Disruption, x outcome.Expe
 	for _, p := range []Path{PathNodePort, PathClusterIP} {
 		spare(x, outcome.NewConnections, p, "one pod's exit meets new connections only between the app's exit and kube-proxy's next sync; when the kubelet's SIGTERM comes after that sync (0.34 s after the pod was marked terminating, measured), none does")
 	}
+	traefik := "one pod's exit meets Traefik's clients only until Traefik drops the pod on its terminating mark and through the requests it has in flight to the pod at the exit; when its update comes first (measured: 0 of 165 lost on gateway, the exit 0.23 s after the mark), about one per path or none"
+	spare(x, outcome.NewConnections, PathIngress, traefik)
+	spare(x, outcome.NewConnections, PathGateway, traefik)
+	spare(x, outcome.KeepAlive, PathIngress.WithKeepAlive(), traefik)
+	spare(x, outcome.KeepAlive, PathGateway.WithKeepAlive(), traefik)
 	return x
 }
 
