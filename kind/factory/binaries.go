@@ -66,8 +66,7 @@ func (b *builder) prefetch(ctx context.Context, comps []component) {
 		if err != nil {
 			return
 		}
-		files := map[string]string{"go.mod": c.goMod(goDirective(b.goVersion)), "tools.go": c.toolsGo(), "go.sum": string(c.goSum())}
-		for name, content := range files {
+		for name, content := range c.files(goDirective(b.goVersion)) {
 			os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
 		}
 		cmd := exec.CommandContext(ctx, "go", "mod", "download")
@@ -82,12 +81,17 @@ func (b *builder) prefetch(ctx context.Context, comps []component) {
 
 // componentDir is where a component's binaries are cached, by its inputs.
 func (b *builder) componentDir(c component) string {
-	k := key(c.goMod(goDirective(b.goVersion)), c.toolsGo(), string(c.goSum()), c.Tags, c.LDFlags, b.goVersion)
-	return filepath.Join(b.CacheDir, "bin", c.Name+"-"+c.Version+"-"+k)
+	return filepath.Join(b.CacheDir, "bin", c.Name+"-"+c.Version+"-"+b.componentKey(c))
+}
+
+// componentKey hashes every input of a component's build.
+func (b *builder) componentKey(c component) string {
+	_, src := c.source()
+	return key(c.goMod(goDirective(b.goVersion)), src, string(c.goSum()), c.Tags, c.LDFlags, b.goVersion)
 }
 
 func (b *builder) buildComponent(ctx context.Context, c component) (string, error) {
-	k := key(c.goMod(goDirective(b.goVersion)), c.toolsGo(), string(c.goSum()), c.Tags, c.LDFlags, b.goVersion)
+	k := b.componentKey(c)
 	outDir := b.componentDir(c)
 	if exists(outDir) {
 		b.log.Debug("cached", "component", c.Name, "dir", outDir)
@@ -98,8 +102,7 @@ func (b *builder) buildComponent(ctx context.Context, c component) (string, erro
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		return "", done(fmt.Errorf("factory: %w", err))
 	}
-	files := map[string]string{"go.mod": c.goMod(goDirective(b.goVersion)), "tools.go": c.toolsGo(), "go.sum": string(c.goSum())}
-	for name, content := range files {
+	for name, content := range c.files(goDirective(b.goVersion)) {
 		if err := os.WriteFile(filepath.Join(src, name), []byte(content), 0o644); err != nil {
 			return "", done(fmt.Errorf("factory: %w", err))
 		}

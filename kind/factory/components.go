@@ -19,6 +19,9 @@ type component struct {
 	Replace  map[string]string // module -> module@version
 	Tags     string
 	LDFlags  []string
+	// MainGo, when set, is the wrapper's own main package (built as "."),
+	// in place of the upstream main packages tools.go pins.
+	MainGo string
 }
 
 //go:embed sums/*.sum
@@ -70,7 +73,8 @@ func components(v Versions, epoch string) []component {
 			Packages: []string{"github.com/containerd/containerd/v2/cmd/containerd", "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2", "github.com/containerd/containerd/v2/cmd/ctr"},
 			Tags:     "no_aufs no_zfs no_btrfs no_devmapper",
 			LDFlags:  []string{"-X github.com/containerd/containerd/v2/version.Version=" + v.Containerd}},
-		{Name: "coredns", Module: "github.com/coredns/coredns", Version: v.CoreDNS, Packages: []string{"github.com/coredns/coredns"}},
+		{Name: "coredns", Module: "github.com/coredns/coredns", Version: v.CoreDNS,
+			Packages: []string{"zerodrop.local/factory/coredns"}, MainGo: corednsMain()},
 		{Name: "crictl", Module: "sigs.k8s.io/cri-tools", Version: v.Crictl, Packages: []string{"sigs.k8s.io/cri-tools/cmd/crictl"},
 			LDFlags: []string{"-X sigs.k8s.io/cri-tools/pkg/version.Version=" + v.Crictl}},
 		{Name: "cniplugins", Module: "github.com/containernetworking/plugins", Version: v.CNIPlugins,
@@ -110,6 +114,23 @@ func (c component) goMod(goVersion string) string {
 		b.WriteString(")\n")
 	}
 	return b.String()
+}
+
+// source is the wrapper's one Go file: its own main package, or tools.go
+// pinning the upstream main packages so the module graph is complete. Only
+// its content enters the cache key, so a component without MainGo keeps
+// the key it always had.
+func (c component) source() (name, content string) {
+	if c.MainGo != "" {
+		return "main.go", c.MainGo
+	}
+	return "tools.go", c.toolsGo()
+}
+
+// files are the wrapper module's files.
+func (c component) files(goVersion string) map[string]string {
+	name, content := c.source()
+	return map[string]string{"go.mod": c.goMod(goVersion), name: content, "go.sum": string(c.goSum())}
 }
 
 // toolsGo pins the main packages so the module graph is complete.

@@ -10,12 +10,12 @@ import (
 
 	"github.com/zerodrop/zerodrop/kind/addons/kruise"
 	"github.com/zerodrop/zerodrop/kind/addons/traefik"
-	"github.com/zerodrop/zerodrop/kind/factory/gomod"
 
 	"github.com/zerodrop/zerodrop/cmd/zerodrop/inputs"
 	"github.com/zerodrop/zerodrop/kind"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/zerodrop/zerodrop/kind/dockerd"
 	"github.com/zerodrop/zerodrop/kind/factory"
@@ -74,9 +74,11 @@ func newImagesCmd(g *globals) *cobra.Command {
 				return badInput(fmt.Errorf("images: %w", err))
 			}
 			o.CacheDir, o.SourceDir, o.Log = in.CacheDir, in.SourceDir, g.logger()
+			// The first failure cancels the other build and is the error.
+			eg, ctx := errgroup.WithContext(cmd.Context())
 			build := map[string]func() error{
-				"traefik":    func() error { _, err := traefik.BuildTraefikImage(cmd.Context(), in.CacheDir, o.Log); return err },
-				"openkruise": func() error { _, err := kruise.BuildImage(cmd.Context(), in.CacheDir, o.Log); return err },
+				"traefik":    func() error { _, err := traefik.BuildTraefikImage(ctx, in.CacheDir, o.Log); return err },
+				"openkruise": func() error { _, err := kruise.BuildImage(ctx, in.CacheDir, o.Log); return err },
 			}
 			var wanted []string
 			for _, a := range strings.Split(addons, ",") {
@@ -88,20 +90,24 @@ func newImagesCmd(g *globals) *cobra.Command {
 				}
 				wanted = append(wanted, a)
 			}
-			// the addons' modules download while the factory compiles
-			for _, m := range []string{traefik.TraefikModule + "@" + traefik.TraefikVersion, kruise.Module + "@" + kruise.Version} {
-				go gomod.Dir(cmd.Context(), m)
-			}
-			res, err := factory.Build(cmd.Context(), o)
-			if err != nil {
-				return err
-			}
-			// the addons' controllers, built here too, so that no test or
-			// scenario builds one within its own timeout
-			for _, a := range wanted {
-				if err := build[a](); err != nil {
-					return err
+			// The addons' controllers are built here too, so that no test or
+			// scenario builds one within its own timeout: one after the other,
+			// beside the factory (docs/benchmarks.md, the cold make e2e).
+			eg.Go(func() error {
+				for _, a := range wanted {
+					if err := build[a](); err != nil {
+						return err
+					}
 				}
+				return nil
+			})
+			var res *factory.Result
+			eg.Go(func() (err error) {
+				res, err = factory.Build(ctx, o)
+				return err
+			})
+			if err := eg.Wait(); err != nil {
+				return err
 			}
 			enc := json.NewEncoder(g.stdout)
 			enc.SetIndent("", "  ")
