@@ -62,9 +62,9 @@ cluster-down: build
 e2e: build
 	@$(MAKE) --no-print-directory -j2 cluster-up gate-binary ADDONS='$(ADDONS)'
 	@mkdir -p $(OUT)
-	@rc=0; cd suites/gating && ZERODROP_OUT=$(abspath $(OUT)) $(BIN)/gating.test -test.count=1 -test.timeout 60m \
+	@rc=0; (cd suites/gating && ZERODROP_OUT=$(abspath $(OUT)) $(BIN)/gating.test -test.count=1 -test.timeout 60m \
 		-ginkgo.label-filter='$(LABELS)' \
-		-ginkgo.junit-report=$(abspath $(OUT))/junit.xml -ginkgo.json-report=$(abspath $(OUT))/ginkgo.json || rc=$$?; cd $(CURDIR); \
+		-ginkgo.junit-report=$(abspath $(OUT))/junit.xml -ginkgo.json-report=$(abspath $(OUT))/ginkgo.json) || rc=$$?; \
 	$(BIN)/zerodrop report $(OUT) --out $(OUT)/report.md && cat $(OUT)/report.md | sed -n '1,/^## Scenarios/p'; \
 	$(BIN)/zerodrop report $(OUT) --out $(OUT)/report.html; \
 	echo "outcomes, records, timelines, JUnit, report.md and report.html in $(OUT)"; exit $$rc
